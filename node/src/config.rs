@@ -1,0 +1,1 @@
+//! The node configuration: TOML, `version = 1`, unknown keys rejected.

@@ -1,0 +1,1 @@
+//! The control API: a local Unix socket for `understudy ctl`.

@@ -1,0 +1,1 @@
+//! DNS listeners: UDP and TCP, the only socket code for queries.

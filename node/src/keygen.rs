@@ -1,0 +1,1 @@
+//! `understudy keygen` and key material helpers.

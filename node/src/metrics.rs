@@ -1,0 +1,1 @@
+//! Prometheus metrics: every metric name, once, with its help text.

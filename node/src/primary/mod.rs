@@ -1,0 +1,1 @@
+//! Talking to primaries: SOA queries, IXFR and AXFR over TCP, NOTIFY in.

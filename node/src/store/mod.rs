@@ -1,0 +1,1 @@
+//! Crash-safe storage of snapshots, zone state and journals on disk.

@@ -1,0 +1,1 @@
+//! Access control lists: address prefixes and TSIG key names.

@@ -1,0 +1,1 @@
+//! The authoritative answering algorithm: (snapshot, query) -> response.

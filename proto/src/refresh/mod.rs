@@ -1,0 +1,1 @@
+//! The per-zone refresh machine: SOA timers, NOTIFY, IXFR, AXFR, expiry.

@@ -1,0 +1,1 @@
+//! Presentation format: zone files in, records out, and records as text.

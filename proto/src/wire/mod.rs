@@ -1,0 +1,1 @@
+//! DNS messages on the wire: reading and building whole messages.

@@ -1,0 +1,1 @@
+//! Zone transfers: AXFR and IXFR in and out, diffs and the journal.
