@@ -73,7 +73,10 @@ pub struct ZoneVersion {
 impl ZoneVersion {
     /// A version in `epoch` at `serial`.
     pub fn new(epoch: u32, serial: u32) -> ZoneVersion {
-        ZoneVersion { epoch, serial: Serial(serial) }
+        ZoneVersion {
+            epoch,
+            serial: Serial(serial),
+        }
     }
 
     /// Whether `self` is strictly newer: a higher epoch, or the same epoch
@@ -128,7 +131,11 @@ mod tests {
     #[test]
     fn rfc1982_section_3_1_addition_wraps() {
         assert_eq!(Serial(u32::MAX).add(1), Serial(0));
-        assert!(Serial(u32::MAX).add(Serial::MAX_INCREMENT).is_newer_than(Serial(u32::MAX)));
+        assert!(
+            Serial(u32::MAX)
+                .add(Serial::MAX_INCREMENT)
+                .is_newer_than(Serial(u32::MAX))
+        );
     }
 
     #[test]
