@@ -16,12 +16,6 @@ impl Serial {
     /// RFC 1982 §3.2: the largest increment that keeps the result greater.
     pub const MAX_INCREMENT: u32 = (1 << 31) - 1;
 
-    /// RFC 1982 §3.1: `self + n`, for `n` up to [`Serial::MAX_INCREMENT`].
-    pub fn add(self, n: u32) -> Serial {
-        debug_assert!(n <= Serial::MAX_INCREMENT);
-        Serial(self.0.wrapping_add(n))
-    }
-
     /// RFC 1982 §3.2: `Some(order)`, or `None` for the pairs 2^31 apart whose
     /// order is undefined.
     pub fn compare(self, other: Serial) -> Option<Ordering> {
@@ -40,6 +34,15 @@ impl Serial {
     /// Whether `self` is strictly newer than `other`; undefined pairs are not.
     pub fn is_newer_than(self, other: Serial) -> bool {
         self.compare(other) == Some(Ordering::Greater)
+    }
+}
+
+/// RFC 1982 §3.1: `serial + n`, for `n` up to [`Serial::MAX_INCREMENT`].
+impl std::ops::Add<u32> for Serial {
+    type Output = Serial;
+    fn add(self, n: u32) -> Serial {
+        debug_assert!(n <= Serial::MAX_INCREMENT);
+        Serial(self.0.wrapping_add(n))
     }
 }
 
@@ -130,7 +133,7 @@ mod tests {
 
     #[test]
     fn rfc1982_section_3_1_addition_wraps() {
-        assert_eq!(Serial(u32::MAX).add(1), Serial(0));
+        assert_eq!(Serial(u32::MAX) + 1, Serial(0));
         assert!(
             Serial(u32::MAX)
                 .add(Serial::MAX_INCREMENT)
