@@ -182,4 +182,7 @@ pub enum ReportError {
     /// query reported as a transfer, or the reverse).
     #[error("action {0:?} is not of the reported kind")]
     WrongKind(ActionId),
+    /// The scheduler holds no zone of that name (it was removed).
+    #[error("no such zone")]
+    UnknownZone,
 }

@@ -774,6 +774,11 @@ impl ZoneRefresh {
         }
     }
 
+    /// Whether events wait to be drained with [`ZoneRefresh::poll_event`].
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// The version served, if any.
     pub fn serving(&self) -> Option<ZoneVersion> {
         self.serving

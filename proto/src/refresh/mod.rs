@@ -57,6 +57,7 @@ mod event;
 mod jitter;
 mod machine;
 mod persist;
+mod scheduler;
 mod status;
 
 pub use action::{
@@ -67,4 +68,7 @@ pub use config::{ConfigError, ExpiryPolicy, Intervals, RefreshConfig, SoaTimers}
 pub use event::{Event, EventKind, NotifyDisposition, Op};
 pub use machine::{DRIVER_GRACE, ZoneRefresh};
 pub use persist::{PersistedState, Restore};
+pub use scheduler::{
+    Dispatch, RefreshScheduler, SchedulerConfig, SchedulerConfigError, SchedulerLoad,
+};
 pub use status::{Counters, Freshness, RefreshResult, Regression, ZoneState, ZoneStatus};
