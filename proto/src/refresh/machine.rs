@@ -103,6 +103,7 @@ struct Flight {
     id: ActionId,
     started: Timestamp,
     deadline: Timestamp,
+    priority: Priority,
 }
 
 /// A NOTIFY or command that arrived while a check was under way.
@@ -343,6 +344,7 @@ impl ZoneRefresh {
             id,
             started: now,
             deadline,
+            priority: cycle.priority,
         });
         let action = Action {
             id,
@@ -814,7 +816,7 @@ impl ZoneRefresh {
         }
     }
 
-    /// The action in flight, if any.
+    /// The action in flight, if any, as it was handed out.
     pub fn in_flight(&self) -> Option<Action> {
         let cycle = self.cycle.as_ref()?;
         let flight = cycle.flight?;
@@ -822,7 +824,7 @@ impl ZoneRefresh {
             id: flight.id,
             kind: cycle.step,
             deadline: flight.deadline,
-            priority: cycle.priority,
+            priority: flight.priority,
         })
     }
 
