@@ -467,3 +467,28 @@ fn deploy_template_loads() {
     assert_eq!(config.dns.tcp_max_connections, 1000);
     assert_eq!(config.metrics.listen, Some(addr("127.0.0.1:9553")));
 }
+
+#[test]
+fn deploy_unit_matches_the_default_paths() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/understudy.service");
+    let unit = std::fs::read_to_string(path).unwrap();
+    let value = |key: &str| {
+        unit.lines()
+            .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("{key} missing from the unit"))
+            .to_owned()
+    };
+    assert_eq!(
+        value("ExecStart"),
+        "/usr/local/bin/understudy run --config /etc/understudy/understudy.toml"
+    );
+    assert_eq!(value("AmbientCapabilities"), "CAP_NET_BIND_SERVICE");
+    // systemd creates /var/lib/<StateDirectory> and /run/<RuntimeDirectory>.
+    let state = Path::new("/var/lib").join(value("StateDirectory"));
+    let runtime = Path::new("/run").join(value("RuntimeDirectory"));
+    assert_eq!(state, Path::new(DEFAULT_DATA_DIR));
+    assert_eq!(
+        Path::new(DEFAULT_CONTROL_SOCKET).parent(),
+        Some(runtime.as_path())
+    );
+}
