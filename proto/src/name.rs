@@ -60,7 +60,9 @@ pub struct Name {
 impl Name {
     /// The root name `.`.
     pub fn root() -> Name {
-        Name { wire: Box::new([0]) }
+        Name {
+            wire: Box::new([0]),
+        }
     }
 
     /// Takes uncompressed wire bytes that hold exactly one name.
@@ -79,7 +81,12 @@ impl Name {
     pub fn read_compressed(msg: &[u8], pos: usize) -> Result<(Name, usize), NameError> {
         let mut out = [0u8; MAX_NAME_LEN];
         let (len, next) = read_compressed_into(msg, pos, &mut out)?;
-        Ok((Name { wire: out[..len].into() }, next))
+        Ok((
+            Name {
+                wire: out[..len].into(),
+            },
+            next,
+        ))
     }
 
     /// Parses presentation form (`www.example.com.`, escapes `\.` and `\DDD`).
@@ -151,7 +158,9 @@ impl Name {
 
     /// The same name in ASCII lower case.
     pub fn to_lowercase(&self) -> Name {
-        Name { wire: self.wire.to_ascii_lowercase().into() }
+        Name {
+            wire: self.wire.to_ascii_lowercase().into(),
+        }
     }
 
     /// The name with its leftmost label removed; `None` for the root.
@@ -160,7 +169,9 @@ impl Name {
             return None;
         }
         let skip = 1 + self.wire[0] as usize;
-        Some(Name { wire: self.wire[skip..].into() })
+        Some(Name {
+            wire: self.wire[skip..].into(),
+        })
     }
 
     /// Whether `self` is `ancestor` or below it (case-insensitive).
@@ -458,7 +469,14 @@ mod tests {
 
     #[test]
     fn presentation_round_trip_keeps_case_and_escapes() {
-        for text in [".", "example.com.", "WwW.Example.COM.", "a\\.b.c.", "\\000.x.", "*.w.example."] {
+        for text in [
+            ".",
+            "example.com.",
+            "WwW.Example.COM.",
+            "a\\.b.c.",
+            "\\000.x.",
+            "*.w.example.",
+        ] {
             assert_eq!(name(text).to_string(), text);
         }
         assert_eq!(name("example.com").to_string(), "example.com.");
@@ -494,7 +512,13 @@ mod tests {
         ];
         let names: Vec<Name> = ordered.iter().map(|t| name(t)).collect();
         for pair in names.windows(2) {
-            assert_eq!(pair[0].cmp(&pair[1]), Ordering::Less, "{} < {}", pair[0], pair[1]);
+            assert_eq!(
+                pair[0].cmp(&pair[1]),
+                Ordering::Less,
+                "{} < {}",
+                pair[0],
+                pair[1]
+            );
         }
     }
 
@@ -526,10 +550,19 @@ mod tests {
         assert_eq!(next, msg.len());
         // A pointer to itself is a loop.
         let looped = [0xC0, 0x00];
-        assert_eq!(Name::read_compressed(&looped, 0).unwrap_err(), NameError::BadPointer);
+        assert_eq!(
+            Name::read_compressed(&looped, 0).unwrap_err(),
+            NameError::BadPointer
+        );
         // A forward pointer is refused.
         let forward = [0xC0, 0x02, 0];
-        assert_eq!(Name::read_compressed(&forward, 0).unwrap_err(), NameError::BadPointer);
-        assert_eq!(Name::read_compressed(&[3, b'a'], 0).unwrap_err(), NameError::Truncated);
+        assert_eq!(
+            Name::read_compressed(&forward, 0).unwrap_err(),
+            NameError::BadPointer
+        );
+        assert_eq!(
+            Name::read_compressed(&[3, b'a'], 0).unwrap_err(),
+            NameError::Truncated
+        );
     }
 }

@@ -230,13 +230,23 @@ pub struct Record {
 impl Record {
     /// The record's SOA fields, if it is a well-formed SOA.
     pub fn soa(&self) -> Option<Soa> {
-        (self.rtype == Rtype::SOA).then(|| Soa::from_rdata(&self.rdata)).flatten()
+        (self.rtype == Rtype::SOA)
+            .then(|| Soa::from_rdata(&self.rdata))
+            .flatten()
     }
 }
 
 impl fmt::Debug for Record {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {} {} \\# {} ", self.owner, self.ttl, self.class, self.rtype, self.rdata.len())?;
+        write!(
+            f,
+            "{} {} {} {} \\# {} ",
+            self.owner,
+            self.ttl,
+            self.class,
+            self.rtype,
+            self.rdata.len()
+        )?;
         for byte in self.rdata.iter() {
             write!(f, "{byte:02x}")?;
         }
@@ -272,7 +282,8 @@ impl Soa {
         if fixed.len() != 20 {
             return None;
         }
-        let field = |i: usize| u32::from_be_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
+        let field =
+            |i: usize| u32::from_be_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
         Some(Soa {
             mname: Name::from_wire(&rdata[..mname_len]).ok()?,
             rname: Name::from_wire(&rdata[mname_len..mname_len + rname_len]).ok()?,
@@ -289,7 +300,13 @@ impl Soa {
         let mut out = Vec::with_capacity(self.mname.wire_len() + self.rname.wire_len() + 20);
         out.extend_from_slice(self.mname.as_wire());
         out.extend_from_slice(self.rname.as_wire());
-        for value in [self.serial, self.refresh, self.retry, self.expire, self.minimum] {
+        for value in [
+            self.serial,
+            self.refresh,
+            self.retry,
+            self.expire,
+            self.minimum,
+        ] {
             out.extend_from_slice(&value.to_be_bytes());
         }
         out.into()

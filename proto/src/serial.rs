@@ -16,12 +16,6 @@ impl Serial {
     /// RFC 1982 §3.2: the largest increment that keeps the result greater.
     pub const MAX_INCREMENT: u32 = (1 << 31) - 1;
 
-    /// RFC 1982 §3.1: `self + n`, for `n` up to [`Serial::MAX_INCREMENT`].
-    pub fn add(self, n: u32) -> Serial {
-        debug_assert!(n <= Serial::MAX_INCREMENT);
-        Serial(self.0.wrapping_add(n))
-    }
-
     /// RFC 1982 §3.2: `Some(order)`, or `None` for the pairs 2^31 apart whose
     /// order is undefined.
     pub fn compare(self, other: Serial) -> Option<Ordering> {
@@ -40,6 +34,15 @@ impl Serial {
     /// Whether `self` is strictly newer than `other`; undefined pairs are not.
     pub fn is_newer_than(self, other: Serial) -> bool {
         self.compare(other) == Some(Ordering::Greater)
+    }
+}
+
+/// RFC 1982 §3.1: `serial + n`, for `n` up to [`Serial::MAX_INCREMENT`].
+impl std::ops::Add<u32> for Serial {
+    type Output = Serial;
+    fn add(self, n: u32) -> Serial {
+        debug_assert!(n <= Serial::MAX_INCREMENT);
+        Serial(self.0.wrapping_add(n))
     }
 }
 
@@ -73,7 +76,10 @@ pub struct ZoneVersion {
 impl ZoneVersion {
     /// A version in `epoch` at `serial`.
     pub fn new(epoch: u32, serial: u32) -> ZoneVersion {
-        ZoneVersion { epoch, serial: Serial(serial) }
+        ZoneVersion {
+            epoch,
+            serial: Serial(serial),
+        }
     }
 
     /// Whether `self` is strictly newer: a higher epoch, or the same epoch
@@ -127,8 +133,9 @@ mod tests {
 
     #[test]
     fn rfc1982_section_3_1_addition_wraps() {
-        assert_eq!(Serial(u32::MAX).add(1), Serial(0));
-        assert!(Serial(u32::MAX).add(Serial::MAX_INCREMENT).is_newer_than(Serial(u32::MAX)));
+        assert_eq!(Serial(u32::MAX) + 1, Serial(0));
+        let far = Serial(u32::MAX) + Serial::MAX_INCREMENT;
+        assert!(far.is_newer_than(Serial(u32::MAX)));
     }
 
     #[test]

@@ -73,6 +73,9 @@ mod tests {
         assert_eq!(t + Duration::from_secs(2), Timestamp(3_000));
         assert_eq!(Timestamp(500) - t, Duration::ZERO);
         assert_eq!(t.saturating_sub(Duration::from_secs(5)), Timestamp::ZERO);
-        assert_eq!(Timestamp(u64::MAX) + Duration::from_secs(1), Timestamp(u64::MAX));
+        assert_eq!(
+            Timestamp(u64::MAX) + Duration::from_secs(1),
+            Timestamp(u64::MAX)
+        );
     }
 }
