@@ -105,15 +105,7 @@ impl Metrics {
     /// zone gauges.
     pub fn new(zones: ZoneSource) -> Result<Metrics, MetricsError> {
         let registry = Registry::new();
-        let info = IntGaugeVec::new(
-            Opts::new("understudy_build_info", "Always 1; the version in a label."),
-            &["version"],
-        )?;
-        info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
-        registry.register(Box::new(info))?;
-        let up = IntGauge::new("understudy_up", "1 while the node runs.")?;
-        up.set(1);
-        registry.register(Box::new(up))?;
+        register_build_info(&registry)?;
         let queries = Arc::new(QueryCounters::new()?);
         registry.register(Box::new(SharedCollector(Arc::clone(&queries))))?;
         registry.register(Box::new(zones::ZoneCollector::new(zones)?))?;
@@ -197,6 +189,18 @@ impl Metrics {
         }
         text
     }
+}
+
+fn register_build_info(registry: &Registry) -> Result<(), prometheus::Error> {
+    let info = IntGaugeVec::new(
+        Opts::new("understudy_build_info", "Always 1; the version in a label."),
+        &["version"],
+    )?;
+    info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+    registry.register(Box::new(info))?;
+    let up = IntGauge::new("understudy_up", "1 while the node runs.")?;
+    up.set(1);
+    registry.register(Box::new(up))
 }
 
 fn counter_vec(

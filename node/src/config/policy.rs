@@ -116,46 +116,7 @@ impl ZonePolicy {
                 ))
             })?;
         }
-        let durations = [
-            ("refresh_min", &spec.refresh_min, &mut policy.refresh_min),
-            ("refresh_max", &spec.refresh_max, &mut policy.refresh_max),
-            ("retry_min", &spec.retry_min, &mut policy.retry_min),
-            ("retry_max", &spec.retry_max, &mut policy.retry_max),
-            ("expire_min", &spec.expire_min, &mut policy.expire_min),
-            ("expire_max", &spec.expire_max, &mut policy.expire_max),
-            (
-                "transfer_timeout",
-                &spec.transfer_timeout,
-                &mut policy.transfer_timeout,
-            ),
-        ];
-        for (key, value, slot) in durations {
-            if let Some(value) = value {
-                *slot = parse_duration(value).map_err(|reason| at(key).because(reason))?;
-            }
-        }
-        let sizes = [
-            (
-                "max_zone_bytes",
-                &spec.max_zone_bytes,
-                &mut policy.max_zone_bytes,
-            ),
-            (
-                "transfer_min_rate",
-                &spec.transfer_min_rate,
-                &mut policy.transfer_min_rate,
-            ),
-            (
-                "journal_max_bytes",
-                &spec.journal_max_bytes,
-                &mut policy.journal_max_bytes,
-            ),
-        ];
-        for (key, value, slot) in sizes {
-            if let Some(value) = value {
-                *slot = parse_size(value).map_err(|reason| at(key).because(reason))?;
-            }
-        }
+        policy.overlay_quantities(spec, &at)?;
         if let Some(jitter) = spec.jitter {
             policy.jitter = jitter;
         }
@@ -167,6 +128,55 @@ impl ZonePolicy {
         }
         policy.validate(context)?;
         Ok(policy)
+    }
+
+    /// The duration and size keys of `spec`, read into this policy.
+    fn overlay_quantities(
+        &mut self,
+        spec: &PolicySpec,
+        at: &impl Fn(&str) -> Invalid,
+    ) -> Result<(), Invalid> {
+        let durations = [
+            ("refresh_min", &spec.refresh_min, &mut self.refresh_min),
+            ("refresh_max", &spec.refresh_max, &mut self.refresh_max),
+            ("retry_min", &spec.retry_min, &mut self.retry_min),
+            ("retry_max", &spec.retry_max, &mut self.retry_max),
+            ("expire_min", &spec.expire_min, &mut self.expire_min),
+            ("expire_max", &spec.expire_max, &mut self.expire_max),
+            (
+                "transfer_timeout",
+                &spec.transfer_timeout,
+                &mut self.transfer_timeout,
+            ),
+        ];
+        for (key, value, slot) in durations {
+            if let Some(value) = value {
+                *slot = parse_duration(value).map_err(|reason| at(key).because(reason))?;
+            }
+        }
+        let sizes = [
+            (
+                "max_zone_bytes",
+                &spec.max_zone_bytes,
+                &mut self.max_zone_bytes,
+            ),
+            (
+                "transfer_min_rate",
+                &spec.transfer_min_rate,
+                &mut self.transfer_min_rate,
+            ),
+            (
+                "journal_max_bytes",
+                &spec.journal_max_bytes,
+                &mut self.journal_max_bytes,
+            ),
+        ];
+        for (key, value, slot) in sizes {
+            if let Some(value) = value {
+                *slot = parse_size(value).map_err(|reason| at(key).because(reason))?;
+            }
+        }
+        Ok(())
     }
 
     fn validate(&self, context: &str) -> Result<(), Invalid> {
