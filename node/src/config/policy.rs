@@ -109,7 +109,10 @@ impl ZonePolicy {
     pub fn overlay(&self, spec: &PolicySpec, context: &str) -> Result<ZonePolicy, Invalid> {
         let mut policy = self.clone();
         let at = |key: &str| Invalid::new(format!("{context}: {key}"));
-        if let Some(text) = &spec.expiry_policy {
+        if let Some(value) = &spec.expiry_policy {
+            let text = value
+                .text()
+                .map_err(|reason| at("expiry_policy").because(reason))?;
             policy.expiry_policy = ExpiryPolicy::parse(text).ok_or_else(|| {
                 at("expiry_policy").because(format!(
                     "\"{text}\" is not one of \"rfc\", \"serve-stale\", \"never\""
@@ -117,14 +120,23 @@ impl ZonePolicy {
             })?;
         }
         policy.overlay_quantities(spec, &at)?;
-        if let Some(jitter) = spec.jitter {
-            policy.jitter = jitter;
+        if let Some(jitter) = &spec.jitter {
+            policy.jitter = jitter
+                .number()
+                .map_err(|reason| at("jitter").because(reason))?;
         }
-        if let Some(max_records) = spec.max_records {
-            policy.max_records = max_records;
-        }
-        if let Some(diffs) = spec.journal_max_diffs {
-            policy.journal_max_diffs = diffs;
+        let counts = [
+            ("max_records", &spec.max_records, &mut policy.max_records),
+            (
+                "journal_max_diffs",
+                &spec.journal_max_diffs,
+                &mut policy.journal_max_diffs,
+            ),
+        ];
+        for (key, value, slot) in counts {
+            if let Some(value) = value {
+                *slot = value.count().map_err(|reason| at(key).because(reason))?;
+            }
         }
         policy.validate(context)?;
         Ok(policy)
@@ -151,7 +163,10 @@ impl ZonePolicy {
         ];
         for (key, value, slot) in durations {
             if let Some(value) = value {
-                *slot = parse_duration(value).map_err(|reason| at(key).because(reason))?;
+                *slot = value
+                    .quantity()
+                    .and_then(|quantity| parse_duration(&quantity))
+                    .map_err(|reason| at(key).because(reason))?;
             }
         }
         let sizes = [
@@ -173,7 +188,10 @@ impl ZonePolicy {
         ];
         for (key, value, slot) in sizes {
             if let Some(value) = value {
-                *slot = parse_size(value).map_err(|reason| at(key).because(reason))?;
+                *slot = value
+                    .quantity()
+                    .and_then(|quantity| parse_size(&quantity))
+                    .map_err(|reason| at(key).because(reason))?;
             }
         }
         Ok(())

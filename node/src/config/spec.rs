@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
+use super::scalar::Scalar;
 use super::units::Quantity;
 
 /// The whole file.
@@ -136,46 +137,46 @@ pub struct ZoneDefaultsSpec {
 pub struct PolicySpec {
     /// `expiry_policy`: `rfc`, `serve-stale` or `never`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub expiry_policy: Option<String>,
+    pub expiry_policy: Option<Scalar>,
     /// `refresh_min`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_min: Option<Quantity>,
+    pub refresh_min: Option<Scalar>,
     /// `refresh_max`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_max: Option<Quantity>,
+    pub refresh_max: Option<Scalar>,
     /// `retry_min`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub retry_min: Option<Quantity>,
+    pub retry_min: Option<Scalar>,
     /// `retry_max`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub retry_max: Option<Quantity>,
+    pub retry_max: Option<Scalar>,
     /// `expire_min`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub expire_min: Option<Quantity>,
+    pub expire_min: Option<Scalar>,
     /// `expire_max`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub expire_max: Option<Quantity>,
+    pub expire_max: Option<Scalar>,
     /// `jitter`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub jitter: Option<f64>,
+    pub jitter: Option<Scalar>,
     /// `max_records`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_records: Option<u64>,
+    pub max_records: Option<Scalar>,
     /// `max_zone_bytes`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_zone_bytes: Option<Quantity>,
+    pub max_zone_bytes: Option<Scalar>,
     /// `transfer_timeout`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub transfer_timeout: Option<Quantity>,
+    pub transfer_timeout: Option<Scalar>,
     /// `transfer_min_rate` (bytes per second)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub transfer_min_rate: Option<Quantity>,
+    pub transfer_min_rate: Option<Scalar>,
     /// `journal_max_diffs`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub journal_max_diffs: Option<u64>,
+    pub journal_max_diffs: Option<Scalar>,
     /// `journal_max_bytes`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub journal_max_bytes: Option<Quantity>,
+    pub journal_max_bytes: Option<Scalar>,
 }
 
 /// `[[tsig_key]]`

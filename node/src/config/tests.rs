@@ -209,6 +209,30 @@ fn errors_name_the_zone_and_key() {
             "zone \"example.com.\": jitter",
         ),
         (
+            "name = \"example.com\"\nprimaries = [\"192.0.2.1\"]\njitter = \"high\"",
+            "zone \"example.com.\": jitter",
+        ),
+        (
+            "name = \"example.com\"\nprimaries = [\"192.0.2.1\"]\nrefresh_min = -5",
+            "zone \"example.com.\": refresh_min",
+        ),
+        (
+            "name = \"example.com\"\nprimaries = [\"192.0.2.1\"]\nretry_max = true",
+            "zone \"example.com.\": retry_max",
+        ),
+        (
+            "name = \"example.com\"\nprimaries = [\"192.0.2.1\"]\nmax_records = 1.5",
+            "zone \"example.com.\": max_records",
+        ),
+        (
+            "name = \"example.com\"\nprimaries = [\"192.0.2.1\"]\nexpiry_policy = 1",
+            "zone \"example.com.\": expiry_policy",
+        ),
+        (
+            "name = \"example.com\"\nprimaries = [\"192.0.2.1\"]\njournal_max_diffs = -1",
+            "zone \"example.com.\": journal_max_diffs",
+        ),
+        (
             "name = \"example.com\"\nprimaries = [\"192.0.2.1\"]\nexpiry_policy = \"sometimes\"",
             "zone \"example.com.\": expiry_policy",
         ),
@@ -402,8 +426,8 @@ fn zone_spec_round_trips_through_json_without_defaults() {
         name: "example.com.".into(),
         primaries: vec!["192.0.2.1".into()],
         policy: PolicySpec {
-            refresh_min: Some(Quantity::from("5m")),
-            jitter: Some(0.25),
+            refresh_min: Some(Scalar::from("5m")),
+            jitter: Some(Scalar::Float(0.25)),
             ..PolicySpec::default()
         },
         ..ZoneSpec::default()
