@@ -327,6 +327,10 @@ mod tests {
         );
         assert!(serde_json::from_str::<Request>(r#"{"op":"zone_refresh"}"#).is_err());
         assert!(serde_json::from_str::<Request>(r#"{"op":"format_disk"}"#).is_err());
+        assert!(
+            serde_json::from_str::<Request>(r#"{"op":"zone_refresh","zone":"a.","force":true}"#)
+                .is_err()
+        );
     }
 
     #[test]
