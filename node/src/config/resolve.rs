@@ -387,7 +387,7 @@ fn access_list(
         .map(|text| {
             let entry =
                 AccessEntry::parse(text).map_err(|reason| Invalid::new(context).because(reason))?;
-            if let AccessEntry::Key(name) = &entry
+            if let Some(name) = &entry.key
                 && !keys.iter().any(|key| &key.name == name)
             {
                 return Err(Invalid::new(context)
