@@ -5,7 +5,6 @@
 //! made absolute against the config file's directory). A problem is
 //! reported with the table, zone and key it concerns. Zones added at run
 //! time go through the same checks with [`Config::resolve_zone`].
-#![allow(dead_code, unused_imports)]
 
 mod access;
 mod check;

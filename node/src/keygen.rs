@@ -1,7 +1,6 @@
 //! `understudy keygen tsig NAME`: a fresh TSIG key in BIND's key-file
 //! format, ready for named.conf, knot.conf (via `keymgr`-style import) or a
 //! `[[tsig_key]] file = …` of this node.
-#![allow(dead_code)]
 
 use std::process::ExitCode;
 

@@ -16,7 +16,6 @@
 //! Zone names are bounded by the configured zones, every other label by a
 //! fixed set. Query counts come from per-worker blocks (see `queries`),
 //! zone gauges from the daemon's zone views at scrape time (see `zones`).
-#![allow(dead_code, unused_imports)]
 
 mod http;
 mod queries;

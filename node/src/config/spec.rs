@@ -19,7 +19,9 @@ use super::units::Quantity;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSpec {
-    /// Format version; only 1 exists.
+    /// Format version; only 1 exists. Checked before this struct is read
+    /// (through `VersionSpec`), so that a wrong version is the first error.
+    #[allow(dead_code)]
     pub version: i64,
     /// `[node]`: required for its `id`.
     pub node: NodeSpec,

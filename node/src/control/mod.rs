@@ -4,7 +4,6 @@
 //! its own; `understudy ctl` ([`CtlArgs`], [`run`]) connects, sends one
 //! [`Request`] and prints the [`Response`]. The socket is local only
 //! (mode 0600), never on the network.
-#![allow(dead_code, unused_imports)]
 
 mod client;
 mod ctl;

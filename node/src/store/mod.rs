@@ -13,7 +13,6 @@
 //! Every write replaces its file atomically (see `atomic`), so a crash or a
 //! full disk leaves the previous version readable. The functions block; the
 //! daemon calls them from `spawn_blocking`.
-#![allow(dead_code)]
 
 mod atomic;
 mod dir_name;
