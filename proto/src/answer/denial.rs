@@ -50,7 +50,12 @@ impl<'n> Resolver<'n> {
 
     /// No data (RFC 4035 §3.1.3.1/§3.1.3.4, RFC 5155 §7.2.3-7.2.5), at the
     /// name itself or at the wildcard that matched it.
-    pub(super) fn prove_nodata(&mut self, node: NodeRef<'n>, lower: &[u8], wildcard: Option<NodeRef<'n>>) {
+    pub(super) fn prove_nodata(
+        &mut self,
+        node: NodeRef<'n>,
+        lower: &[u8],
+        wildcard: Option<NodeRef<'n>>,
+    ) {
         match (self.zone.nsec3(), wildcard) {
             (Some(chain), Some(encloser)) => {
                 self.closest_encloser_proof(chain, lower, encloser.label_count());
@@ -89,7 +94,12 @@ impl<'n> Resolver<'n> {
     /// RFC 5155 §7.2.1: the NSEC3 matching the closest provable encloser
     /// (starting at `labels` labels of `lower` and going up) and the one
     /// covering the next closer name. Returns the encloser's label count.
-    fn closest_encloser_proof(&mut self, chain: Nsec3View<'n>, lower: &[u8], labels: usize) -> usize {
+    fn closest_encloser_proof(
+        &mut self,
+        chain: Nsec3View<'n>,
+        lower: &[u8],
+        labels: usize,
+    ) -> usize {
         let origin_labels = self.zone.apex().map_or(0, |apex| apex.label_count());
         let mut labels = labels.max(origin_labels);
         while !self.add_nsec3_matching(chain, suffix(lower, labels)) && labels > origin_labels {
@@ -145,7 +155,8 @@ impl<'n> Resolver<'n> {
 
     fn add_rrset_of(&mut self, node: NodeRef<'n>, rtype: u16) {
         if let Some(rrset) = node.rrset(rtype) {
-            self.plan.add_rrset(Section::Authority, node.name(), node.index(), rrset);
+            self.plan
+                .add_rrset(Section::Authority, node.name(), node.index(), rrset);
         }
     }
 }
@@ -155,7 +166,9 @@ pub(super) fn suffix(wire: &[u8], labels: usize) -> &[u8] {
     let total = name::labels(wire).count();
     let mut rest = wire;
     for _ in labels..total {
-        rest = rest.get(1 + *rest.first().unwrap_or(&0) as usize..).unwrap_or(&[0]);
+        rest = rest
+            .get(1 + *rest.first().unwrap_or(&0) as usize..)
+            .unwrap_or(&[0]);
     }
     rest
 }

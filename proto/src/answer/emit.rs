@@ -76,7 +76,9 @@ impl<'n> Emit<'_, 'n> {
         let mark = writer.mark();
         let result = match item.data {
             Data::Rrset(rrset) => self.put_rrset(writer, item.owner, rrset, item.ttl, true),
-            Data::Cname { target, ttl } => put_synthesised_cname(writer, item.owner, target, ttl).map(|()| 1),
+            Data::Cname { target, ttl } => {
+                put_synthesised_cname(writer, item.owner, target, ttl).map(|()| 1)
+            }
             Data::Empty => Ok(0),
         };
         if result.is_err() {
@@ -85,7 +87,14 @@ impl<'n> Emit<'_, 'n> {
         result
     }
 
-    fn put_rrset(&self, writer: &mut Writer<'_, 'n>, owner: &'n [u8], rrset: RrsetRef<'n>, ttl: Option<u32>, sigs: bool) -> Result<u16, Full> {
+    fn put_rrset(
+        &self,
+        writer: &mut Writer<'_, 'n>,
+        owner: &'n [u8],
+        rrset: RrsetRef<'n>,
+        ttl: Option<u32>,
+        sigs: bool,
+    ) -> Result<u16, Full> {
         let mut written = 0u16;
         for image in images(rrset.images) {
             writer.put_record(owner, image, ttl)?;
@@ -128,7 +137,9 @@ impl<'n> Emit<'_, 'n> {
                         continue;
                     };
                     let key = (node.index(), rtype);
-                    if added[..added_len].contains(&key) || self.plan.contains(Section::Answer, key.0, rtype) {
+                    if added[..added_len].contains(&key)
+                        || self.plan.contains(Section::Answer, key.0, rtype)
+                    {
                         continue;
                     }
                     let mark = writer.mark();
@@ -164,12 +175,19 @@ impl<'n> Emit<'_, 'n> {
     }
 
     fn is_in_domain_glue(&self, target: &[u8]) -> bool {
-        self.plan.referral.is_some_and(|cut| name::is_subdomain(target, cut))
+        self.plan
+            .referral
+            .is_some_and(|cut| name::is_subdomain(target, cut))
     }
 }
 
 /// A CNAME synthesised from a DNAME: not signed (RFC 6672 §5.3).
-fn put_synthesised_cname<'n>(writer: &mut Writer<'_, 'n>, owner: &'n [u8], target: &'n [u8], ttl: u32) -> Result<(), Full> {
+fn put_synthesised_cname<'n>(
+    writer: &mut Writer<'_, 'n>,
+    owner: &'n [u8],
+    target: &'n [u8],
+    ttl: u32,
+) -> Result<(), Full> {
     writer.put_name(owner)?;
     writer.put_u16(Rtype::CNAME.0)?;
     writer.put_u16(Class::IN.0)?;

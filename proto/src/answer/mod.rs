@@ -73,7 +73,10 @@ pub enum Freshness {
 impl ZoneSet for Snapshot {
     fn find(&self, origin_lowercase_wire: &[u8]) -> Option<ServedZone<'_>> {
         let matches = name::eq_ignore_case(self.view().origin(), origin_lowercase_wire);
-        matches.then_some(ServedZone { snapshot: self, freshness: Freshness::Fresh })
+        matches.then_some(ServedZone {
+            snapshot: self,
+            freshness: Freshness::Fresh,
+        })
     }
 }
 
@@ -92,7 +95,12 @@ pub struct AnswerConfig {
 
 impl Default for AnswerConfig {
     fn default() -> AnswerConfig {
-        AnswerConfig { nsid: None, identity: None, version: None, max_udp_payload: DEFAULT_MAX_UDP_PAYLOAD }
+        AnswerConfig {
+            nsid: None,
+            identity: None,
+            version: None,
+            max_udp_payload: DEFAULT_MAX_UDP_PAYLOAD,
+        }
     }
 }
 
@@ -150,7 +158,9 @@ impl SpecialQuery {
     /// Offset of the TSIG RR, if the message is signed.
     pub fn tsig_offset(&self) -> Option<usize> {
         match *self {
-            SpecialQuery::Axfr { tsig } | SpecialQuery::Ixfr { tsig, .. } | SpecialQuery::Notify { tsig } => tsig,
+            SpecialQuery::Axfr { tsig }
+            | SpecialQuery::Ixfr { tsig, .. }
+            | SpecialQuery::Notify { tsig } => tsig,
             SpecialQuery::Signed { tsig } => Some(tsig),
         }
     }
@@ -178,24 +188,50 @@ impl Responder {
     }
 
     /// Never allocates on the answer path; writes the response into `out`.
-    pub fn respond(&self, zones: &impl ZoneSet, query: &[u8], transport: Transport, out: &mut [u8]) -> Outcome {
+    pub fn respond(
+        &self,
+        zones: &impl ZoneSet,
+        query: &[u8],
+        transport: Transport,
+        out: &mut [u8],
+    ) -> Outcome {
         self.respond_reserving(zones, query, transport, out, 0)
     }
 
     /// As [`respond`](Self::respond), keeping `reserve` octets free under
     /// the size limit (for a TSIG RR the node appends).
-    pub fn respond_reserving(&self, zones: &impl ZoneSet, packet: &[u8], transport: Transport, out: &mut [u8], reserve: usize) -> Outcome {
+    pub fn respond_reserving(
+        &self,
+        zones: &impl ZoneSet,
+        packet: &[u8],
+        transport: Transport,
+        out: &mut [u8],
+        reserve: usize,
+    ) -> Outcome {
         let query = match query::parse(packet) {
             Parsed::Drop => return Outcome::Drop,
-            Parsed::Error { id, opcode, recursion_desired, rcode } => {
-                return reply_or_drop(reply::header_only(out, id, opcode, recursion_desired, rcode));
+            Parsed::Error {
+                id,
+                opcode,
+                recursion_desired,
+                rcode,
+            } => {
+                return reply_or_drop(reply::header_only(
+                    out,
+                    id,
+                    opcode,
+                    recursion_desired,
+                    rcode,
+                ));
             }
             Parsed::Query(query) => query,
         };
         if let Some(special) = classify(&query) {
             return Outcome::Special(special);
         }
-        let limit = self.size_limit(&query, transport, out.len()).saturating_sub(reserve);
+        let limit = self
+            .size_limit(&query, transport, out.len())
+            .saturating_sub(reserve);
         reply_or_drop(self.answer(zones, &query, out, limit))
     }
 
@@ -211,30 +247,65 @@ impl Responder {
         limit.min(available)
     }
 
-    fn answer(&self, zones: &impl ZoneSet, query: &Query<'_>, out: &mut [u8], limit: usize) -> Option<usize> {
+    fn answer(
+        &self,
+        zones: &impl ZoneSet,
+        query: &Query<'_>,
+        out: &mut [u8],
+        limit: usize,
+    ) -> Option<usize> {
         let opt = |ede| self.opt(query, ede);
         if query.edns.is_some_and(|edns| edns.version > 0) {
-            let badvers = Opt { extended_rcode: (rcode::BADVERS >> 4) as u8, ..opt(None)? };
+            let badvers = Opt {
+                extended_rcode: (rcode::BADVERS >> 4) as u8,
+                ..opt(None)?
+            };
             return reply::simple(out, limit, query, rcode::BADVERS, None, Some(badvers));
         }
         match Class(query.qclass) {
             Class::IN | Class::ANY => self.answer_from_zones(zones, query, out, limit),
             Class::CH => self.answer_chaos(query, out, limit),
             _ => {
-                let len = reply::header_only(out, query.id, query.opcode, query.recursion_desired, rcode::REFUSED)?;
+                let len = reply::header_only(
+                    out,
+                    query.id,
+                    query.opcode,
+                    query.recursion_desired,
+                    rcode::REFUSED,
+                )?;
                 Some(append_opt(out, len, limit, opt(None)))
             }
         }
     }
 
-    fn answer_from_zones(&self, zones: &impl ZoneSet, query: &Query<'_>, out: &mut [u8], limit: usize) -> Option<usize> {
+    fn answer_from_zones(
+        &self,
+        zones: &impl ZoneSet,
+        query: &Query<'_>,
+        out: &mut [u8],
+        limit: usize,
+    ) -> Option<usize> {
         let mut buffer = [0u8; MAX_NAME_LEN];
         let lower = query.lower_qname(&mut buffer);
         let Some(served) = find_zone(zones, lower, query.qtype) else {
-            return reply::simple(out, limit, query, rcode::REFUSED, None, self.opt(query, None));
+            return reply::simple(
+                out,
+                limit,
+                query,
+                rcode::REFUSED,
+                None,
+                self.opt(query, None),
+            );
         };
         if served.freshness == Freshness::Expired {
-            return reply::simple(out, limit, query, rcode::SERVFAIL, None, self.opt(query, None));
+            return reply::simple(
+                out,
+                limit,
+                query,
+                rcode::SERVFAIL,
+                None,
+                self.opt(query, None),
+            );
         }
         let ede = (served.freshness == Freshness::Stale).then_some(EDE_STALE_ANSWER);
         let zone = served.snapshot.view();
@@ -243,7 +314,13 @@ impl Responder {
         let mut resolver = resolve::Resolver::new(zone, query.qtype, dnssec, &mut arena);
         resolver.class_any = query.qclass == Class::ANY.0;
         let plan = resolver.run(query.qname);
-        let emit = emit::Emit { query, zone, plan: &plan, dnssec, opt: self.opt(query, ede) };
+        let emit = emit::Emit {
+            query,
+            zone,
+            plan: &plan,
+            dnssec,
+            opt: self.opt(query, ede),
+        };
         emit.write(out, limit)
     }
 
@@ -257,15 +334,32 @@ impl Responder {
             ChaosName::Version => self.config.version.as_deref(),
             ChaosName::Other => None,
         };
-        let rcode = if text.is_some() { rcode::NOERROR } else { reply::CHAOS_REFUSED };
-        reply::simple(out, limit, query, rcode, text.map(str::as_bytes), self.opt(query, None))
+        let rcode = if text.is_some() {
+            rcode::NOERROR
+        } else {
+            reply::CHAOS_REFUSED
+        };
+        reply::simple(
+            out,
+            limit,
+            query,
+            rcode,
+            text.map(str::as_bytes),
+            self.opt(query, None),
+        )
     }
 
     /// Our OPT RR, if the query had one: payload, DO echoed, NSID if asked.
     fn opt<'c>(&'c self, query: &Query<'_>, ede: Option<u16>) -> Option<Opt<'c>> {
         let edns = query.edns?;
         let nsid = self.config.nsid.as_deref().filter(|_| edns.nsid);
-        Some(Opt { payload: self.config.max_udp_payload, dnssec_ok: edns.dnssec_ok, extended_rcode: 0, nsid, ede })
+        Some(Opt {
+            payload: self.config.max_udp_payload,
+            dnssec_ok: edns.dnssec_ok,
+            extended_rcode: 0,
+            nsid,
+            ede,
+        })
     }
 }
 
@@ -277,7 +371,10 @@ fn classify(query: &Query<'_>) -> Option<SpecialQuery> {
     }
     match Rtype(query.qtype) {
         Rtype::AXFR => Some(SpecialQuery::Axfr { tsig }),
-        Rtype::IXFR => Some(SpecialQuery::Ixfr { serial: query.ixfr_serial, tsig }),
+        Rtype::IXFR => Some(SpecialQuery::Ixfr {
+            serial: query.ixfr_serial,
+            tsig,
+        }),
         _ => tsig.map(|tsig| SpecialQuery::Signed { tsig }),
     }
 }

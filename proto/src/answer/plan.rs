@@ -41,7 +41,13 @@ pub(crate) struct Item<'n> {
     pub ttl: Option<u32>,
 }
 
-const EMPTY: Item<'static> = Item { section: Section::Answer, owner: &[], node: u32::MAX, data: Data::Empty, ttl: None };
+const EMPTY: Item<'static> = Item {
+    section: Section::Answer,
+    owner: &[],
+    node: u32::MAX,
+    data: Data::Empty,
+    ttl: None,
+};
 
 /// The planned response.
 pub(crate) struct Plan<'n> {
@@ -55,7 +61,13 @@ pub(crate) struct Plan<'n> {
 
 impl<'n> Plan<'n> {
     pub(crate) fn new() -> Plan<'n> {
-        Plan { rcode: rcode::NOERROR, authoritative: true, referral: None, items: [EMPTY; MAX_ITEMS], len: 0 }
+        Plan {
+            rcode: rcode::NOERROR,
+            authoritative: true,
+            referral: None,
+            items: [EMPTY; MAX_ITEMS],
+            len: 0,
+        }
     }
 
     /// Adds an item unless the same RRset is already in that section.
@@ -69,14 +81,29 @@ impl<'n> Plan<'n> {
         true
     }
 
-    pub(crate) fn add_rrset(&mut self, section: Section, owner: &'n [u8], node: u32, rrset: RrsetRef<'n>) -> bool {
-        self.push(Item { section, owner, node, data: Data::Rrset(rrset), ttl: None })
+    pub(crate) fn add_rrset(
+        &mut self,
+        section: Section,
+        owner: &'n [u8],
+        node: u32,
+        rrset: RrsetRef<'n>,
+    ) -> bool {
+        self.push(Item {
+            section,
+            owner,
+            node,
+            data: Data::Rrset(rrset),
+            ttl: None,
+        })
     }
 
     /// Whether an RRset of `rtype` from `node` is planned in `section`.
     pub(crate) fn contains(&self, section: Section, node: u32, rtype: u16) -> bool {
         node != u32::MAX
-            && self.items().iter().any(|i| i.section == section && i.node == node && rtype_of(&i.data) == rtype)
+            && self
+                .items()
+                .iter()
+                .any(|i| i.section == section && i.node == node && rtype_of(&i.data) == rtype)
     }
 
     pub(crate) fn items(&self) -> &[Item<'n>] {

@@ -46,7 +46,12 @@ pub(crate) enum Parsed<'q> {
     Drop,
     /// The header is readable but the rest is not acceptable: answer with
     /// this RCODE, header only, as NSD does.
-    Error { id: u16, opcode: u8, recursion_desired: bool, rcode: u16 },
+    Error {
+        id: u16,
+        opcode: u8,
+        recursion_desired: bool,
+        rcode: u16,
+    },
     /// A query to answer or hand to the node.
     Query(Query<'q>),
 }
@@ -75,7 +80,12 @@ pub(crate) fn parse(packet: &[u8]) -> Parsed<'_> {
     }
     let op = ((flags >> 11) & 0xF) as u8;
     let recursion_desired = flags & 0x0100 != 0;
-    let error = |rcode| Parsed::Error { id, opcode: op, recursion_desired, rcode };
+    let error = |rcode| Parsed::Error {
+        id,
+        opcode: op,
+        recursion_desired,
+        rcode,
+    };
     if op != opcode::QUERY && op != opcode::NOTIFY {
         return error(rcode::NOTIMP);
     }
@@ -83,7 +93,12 @@ pub(crate) fn parse(packet: &[u8]) -> Parsed<'_> {
         return error(rcode::FORMERR);
     }
     match parse_sections(packet, op, [count(0), count(1), count(2), count(3)]) {
-        Some(sections) => Parsed::Query(Query { id, opcode: op, recursion_desired, ..sections }),
+        Some(sections) => Parsed::Query(Query {
+            id,
+            opcode: op,
+            recursion_desired,
+            ..sections
+        }),
         None => error(rcode::FORMERR),
     }
 }
@@ -132,7 +147,11 @@ fn parse_sections(packet: &[u8], op: u8, counts: [u16; 4]) -> Option<Query<'_>> 
 
 /// The additional section may hold one OPT and then one TSIG, which must be
 /// last (RFC 6891 §6.1.1, RFC 8945 §5.1); anything else is FORMERR, as NSD has it.
-fn parse_additional(packet: &[u8], mut pos: usize, count: u16) -> Option<(Option<Edns>, Option<usize>)> {
+fn parse_additional(
+    packet: &[u8],
+    mut pos: usize,
+    count: u16,
+) -> Option<(Option<Edns>, Option<usize>)> {
     let mut edns = None;
     let mut tsig = None;
     for _ in 0..count {
@@ -213,11 +232,16 @@ mod tests {
     #[test]
     fn reads_question_and_edns() {
         let packet = query(b"\x03WwW\x07example\x00", 1, &OPT_DO, 1);
-        let Parsed::Query(q) = parse(&packet) else { panic!("not a query") };
+        let Parsed::Query(q) = parse(&packet) else {
+            panic!("not a query")
+        };
         assert_eq!((q.id, q.qtype, q.qclass), (0x1234, 1, 1));
         assert_eq!(q.qname, b"\x03WwW\x07example\x00");
         let edns = q.edns.unwrap();
-        assert_eq!((edns.payload, edns.version, edns.dnssec_ok, edns.nsid), (1232, 0, true, false));
+        assert_eq!(
+            (edns.payload, edns.version, edns.dnssec_ok, edns.nsid),
+            (1232, 0, true, false)
+        );
         let mut buffer = [0; MAX_NAME_LEN];
         assert_eq!(q.lower_qname(&mut buffer), b"\x03www\x07example\x00");
     }
@@ -227,7 +251,13 @@ mod tests {
         let mut extra = OPT_DO.to_vec();
         extra.extend(OPT_DO);
         let packet = query(b"\x00", 1, &extra, 2);
-        assert!(matches!(parse(&packet), Parsed::Error { rcode: rcode::FORMERR, .. }));
+        assert!(matches!(
+            parse(&packet),
+            Parsed::Error {
+                rcode: rcode::FORMERR,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -238,12 +268,30 @@ mod tests {
         assert!(matches!(parse(&response), Parsed::Drop));
         let mut two = query(b"\x00", 1, &[], 0);
         two[5] = 2;
-        assert!(matches!(parse(&two), Parsed::Error { rcode: rcode::FORMERR, .. }));
+        assert!(matches!(
+            parse(&two),
+            Parsed::Error {
+                rcode: rcode::FORMERR,
+                ..
+            }
+        ));
         let truncated = query(b"\x03www", 1, &[], 0);
-        assert!(matches!(parse(&truncated[..16]), Parsed::Error { rcode: rcode::FORMERR, .. }));
+        assert!(matches!(
+            parse(&truncated[..16]),
+            Parsed::Error {
+                rcode: rcode::FORMERR,
+                ..
+            }
+        ));
         let mut update = query(b"\x00", 1, &[], 0);
         update[2] = 5 << 3;
-        assert!(matches!(parse(&update), Parsed::Error { rcode: rcode::NOTIMP, .. }));
+        assert!(matches!(
+            parse(&update),
+            Parsed::Error {
+                rcode: rcode::NOTIMP,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -252,7 +300,9 @@ mod tests {
         let tsig_at = 12 + 1 + 4 + extra.len();
         extra.extend([0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0]);
         let packet = query(b"\x00", 1, &extra, 2);
-        let Parsed::Query(q) = parse(&packet) else { panic!("not a query") };
+        let Parsed::Query(q) = parse(&packet) else {
+            panic!("not a query")
+        };
         assert!(q.edns.unwrap().nsid);
         assert_eq!(q.tsig, Some(tsig_at));
     }

@@ -72,7 +72,13 @@ impl Header {
     /// A response header for `query` (QR set, RD copied, as NSD does).
     pub(crate) fn for_query(query: &Query<'_>, rcode: u16) -> Header {
         let rd = if query.recursion_desired { RD } else { 0 };
-        Header { id: query.id, opcode: query.opcode, flags: QR | rd, rcode, counts: [0; 4] }
+        Header {
+            id: query.id,
+            opcode: query.opcode,
+            flags: QR | rd,
+            rcode,
+            counts: [0; 4],
+        }
     }
 
     /// Writes the header over the first twelve octets of `out`.
@@ -90,9 +96,21 @@ impl Header {
 }
 
 /// A header-only error response (NSD's `query_error`: no question echoed).
-pub(crate) fn header_only(out: &mut [u8], id: u16, opcode: u8, recursion_desired: bool, rcode: u16) -> Option<usize> {
+pub(crate) fn header_only(
+    out: &mut [u8],
+    id: u16,
+    opcode: u8,
+    recursion_desired: bool,
+    rcode: u16,
+) -> Option<usize> {
     let rd = if recursion_desired { RD } else { 0 };
-    let header = Header { id, opcode, flags: QR | rd, rcode, counts: [0; 4] };
+    let header = Header {
+        id,
+        opcode,
+        flags: QR | rd,
+        rcode,
+        counts: [0; 4],
+    };
     if out.len() < HEADER_LEN {
         return None;
     }
@@ -101,7 +119,14 @@ pub(crate) fn header_only(out: &mut [u8], id: u16, opcode: u8, recursion_desired
 }
 
 /// A response with the question, an optional TXT answer (CHAOS) and OPT.
-pub(crate) fn simple(out: &mut [u8], limit: usize, query: &Query<'_>, rcode: u16, txt: Option<&[u8]>, opt: Option<Opt<'_>>) -> Option<usize> {
+pub(crate) fn simple(
+    out: &mut [u8],
+    limit: usize,
+    query: &Query<'_>,
+    rcode: u16,
+    txt: Option<&[u8]>,
+    opt: Option<Opt<'_>>,
+) -> Option<usize> {
     let mut header = Header::for_query(query, rcode & 0xF);
     let mut writer = Writer::new(out, limit);
     writer.put_bytes(&[0; HEADER_LEN]).ok()?;

@@ -47,8 +47,20 @@ pub(crate) struct Resolver<'n> {
 }
 
 impl<'n> Resolver<'n> {
-    pub(crate) fn new(zone: ZoneView<'n>, qtype: u16, dnssec: bool, arena: &'n mut [u8]) -> Resolver<'n> {
-        Resolver { zone, qtype, dnssec, class_any: false, plan: Plan::new(), arena }
+    pub(crate) fn new(
+        zone: ZoneView<'n>,
+        qtype: u16,
+        dnssec: bool,
+        arena: &'n mut [u8],
+    ) -> Resolver<'n> {
+        Resolver {
+            zone,
+            qtype,
+            dnssec,
+            class_any: false,
+            plan: Plan::new(),
+            arena,
+        }
     }
 
     /// Answers `qname` (case as in the question) and returns the plan.
@@ -94,7 +106,9 @@ impl<'n> Resolver<'n> {
                 _ => {}
             }
             exact = false;
-            rest = rest.get(1 + *rest.first().unwrap_or(&0) as usize..).unwrap_or(&[]);
+            rest = rest
+                .get(1 + *rest.first().unwrap_or(&0) as usize..)
+                .unwrap_or(&[]);
         }
         Some((None, self.zone.apex()?))
     }
@@ -120,7 +134,13 @@ impl<'n> Resolver<'n> {
         None
     }
 
-    fn answer_node(&mut self, node: NodeRef<'n>, owner: &'n [u8], lower: &[u8], wildcard: Option<NodeRef<'n>>) -> Step<'n> {
+    fn answer_node(
+        &mut self,
+        node: NodeRef<'n>,
+        owner: &'n [u8],
+        lower: &[u8],
+        wildcard: Option<NodeRef<'n>>,
+    ) -> Step<'n> {
         let id = node.index();
         let wanted = match self.qtype {
             qtype if qtype == Rtype::ANY.0 => self.pick_any(node),
@@ -132,7 +152,9 @@ impl<'n> Resolver<'n> {
             self.prove_wildcard_answer(lower, wildcard);
             return Step::Done;
         }
-        let cname = node.rrset(Rtype::CNAME.0).filter(|_| self.qtype != Rtype::NSEC3.0);
+        let cname = node
+            .rrset(Rtype::CNAME.0)
+            .filter(|_| self.qtype != Rtype::NSEC3.0);
         if let Some(cname) = cname {
             if !self.plan.add_rrset(Section::Answer, owner, id, cname) {
                 return Step::Done;
@@ -152,8 +174,12 @@ impl<'n> Resolver<'n> {
             r.rtype != Rtype::NSEC3.0 && !(self.dnssec && r.rtype == Rtype::RRSIG.0)
         };
         let mut rrsets = node.rrsets().filter(usable);
-        let first_preferred = rrsets.clone().find(|r| preferred.iter().any(|t| t.0 == r.rtype));
-        let normal = rrsets.clone().find(|r| !unwanted.iter().any(|t| t.0 == r.rtype));
+        let first_preferred = rrsets
+            .clone()
+            .find(|r| preferred.iter().any(|t| t.0 == r.rtype));
+        let normal = rrsets
+            .clone()
+            .find(|r| !unwanted.iter().any(|t| t.0 == r.rtype));
         first_preferred.or(normal).or_else(|| rrsets.next())
     }
 
@@ -163,7 +189,8 @@ impl<'n> Resolver<'n> {
         }
         if encloser.has_wildcard_child() {
             let mut buffer = [0u8; MAX_NAME_LEN];
-            let wildcard = wildcard_name(encloser.name(), &mut buffer).and_then(|w| self.zone.find(w));
+            let wildcard =
+                wildcard_name(encloser.name(), &mut buffer).and_then(|w| self.zone.find(w));
             if let Some(wildcard) = wildcard {
                 return self.answer_node(wildcard, sname, lower, Some(encloser));
             }
@@ -194,7 +221,13 @@ impl<'n> Resolver<'n> {
         };
         let minimum = soa.rdatas().next().and_then(soa_minimum).unwrap_or(0);
         let ttl = soa.ttl().min(minimum);
-        let item = Item { section: Section::Authority, owner: apex.name(), node: apex.index(), data: Data::Rrset(soa), ttl: Some(ttl) };
+        let item = Item {
+            section: Section::Authority,
+            owner: apex.name(),
+            node: apex.index(),
+            data: Data::Rrset(soa),
+            ttl: Some(ttl),
+        };
         self.plan.push(item);
     }
 
@@ -205,14 +238,16 @@ impl<'n> Resolver<'n> {
         self.plan.authoritative = step > 0;
         self.plan.referral = Some(cut.name());
         if let Some(ns) = cut.rrset(Rtype::NS.0) {
-            self.plan.add_rrset(Section::Authority, cut.name(), cut.index(), ns);
+            self.plan
+                .add_rrset(Section::Authority, cut.name(), cut.index(), ns);
         }
         if !self.dnssec {
             return;
         }
         match cut.rrset(Rtype::DS.0) {
             Some(ds) => {
-                self.plan.add_rrset(Section::Authority, cut.name(), cut.index(), ds);
+                self.plan
+                    .add_rrset(Section::Authority, cut.name(), cut.index(), ds);
             }
             None => self.prove_no_ds(cut),
         }
@@ -224,7 +259,10 @@ impl<'n> Resolver<'n> {
         let Some(dname) = owner.rrset(Rtype::DNAME.0) else {
             return Step::Done;
         };
-        if !self.plan.add_rrset(Section::Answer, owner.name(), owner.index(), dname) {
+        if !self
+            .plan
+            .add_rrset(Section::Answer, owner.name(), owner.index(), dname)
+        {
             return Step::Done;
         }
         let target = dname.rdatas().next().unwrap_or(&[0]);
@@ -239,7 +277,16 @@ impl<'n> Resolver<'n> {
         slot[..prefix].copy_from_slice(&sname[..prefix]);
         slot[prefix..].copy_from_slice(target);
         let slot: &'n [u8] = slot;
-        let item = Item { section: Section::Answer, owner: sname, node: u32::MAX, data: Data::Cname { target: slot, ttl: dname.ttl() }, ttl: None };
+        let item = Item {
+            section: Section::Answer,
+            owner: sname,
+            node: u32::MAX,
+            data: Data::Cname {
+                target: slot,
+                ttl: dname.ttl(),
+            },
+            ttl: None,
+        };
         if !self.plan.push(item) || self.qtype == Rtype::CNAME.0 {
             return Step::Done;
         }
@@ -259,7 +306,10 @@ impl<'n> Resolver<'n> {
 }
 
 /// `*.` prepended to `encloser`, lower-cased, in `buffer`.
-pub(super) fn wildcard_name<'b>(encloser: &[u8], buffer: &'b mut [u8; MAX_NAME_LEN]) -> Option<&'b [u8]> {
+pub(super) fn wildcard_name<'b>(
+    encloser: &[u8],
+    buffer: &'b mut [u8; MAX_NAME_LEN],
+) -> Option<&'b [u8]> {
     let len = encloser.len() + 2;
     if len > MAX_NAME_LEN {
         return None;

@@ -37,7 +37,13 @@ impl<'o, 'n> Writer<'o, 'n> {
     /// A writer over `buf` that refuses to go past `limit` octets.
     pub(crate) fn new(buf: &'o mut [u8], limit: usize) -> Writer<'o, 'n> {
         let limit = limit.min(buf.len());
-        Writer { buf, pos: 0, limit, table: [(&[], 0); TABLE_SIZE], entries: 0 }
+        Writer {
+            buf,
+            pos: 0,
+            limit,
+            table: [(&[], 0); TABLE_SIZE],
+            entries: 0,
+        }
     }
 
     /// Octets written so far.
@@ -56,7 +62,10 @@ impl<'o, 'n> Writer<'o, 'n> {
     }
 
     pub(crate) fn mark(&self) -> Mark {
-        Mark { pos: self.pos, entries: self.entries }
+        Mark {
+            pos: self.pos,
+            entries: self.entries,
+        }
     }
 
     /// Forgets everything written since `mark`, compression entries included.
@@ -111,7 +120,10 @@ impl<'o, 'n> Writer<'o, 'n> {
 
     fn lookup(&self, name: &[u8]) -> Option<u16> {
         let entries = &self.table[..self.entries];
-        entries.iter().find(|(known, _)| known.len() == name.len() && known.eq_ignore_ascii_case(name)).map(|e| e.1)
+        entries
+            .iter()
+            .find(|(known, _)| known.len() == name.len() && known.eq_ignore_ascii_case(name))
+            .map(|e| e.1)
     }
 
     /// Writes a wire name, pointing at the longest suffix already written.
@@ -135,7 +147,12 @@ impl<'o, 'n> Writer<'o, 'n> {
 
     /// Writes one resource record: `owner`, then its image (TYPE, CLASS, TTL,
     /// RDLENGTH, RDATA), compressing RDATA names where RFC 3597 §4 allows.
-    pub(crate) fn put_record(&mut self, owner: &'n [u8], image: &'n [u8], ttl: Option<u32>) -> Result<(), Full> {
+    pub(crate) fn put_record(
+        &mut self,
+        owner: &'n [u8],
+        image: &'n [u8],
+        ttl: Option<u32>,
+    ) -> Result<(), Full> {
         self.put_name(owner)?;
         let Some(&[t0, t1]) = image.get(..2) else {
             return Err(Full);
@@ -151,17 +168,22 @@ impl<'o, 'n> Writer<'o, 'n> {
         } else {
             self.put_compressed_image(image, prefix, names)?;
         }
-        if let Some(ttl) = ttl {
-            if let Some(slot) = self.buf.get_mut(start + IMAGE_TTL..start + IMAGE_TTL + 4) {
-                slot.copy_from_slice(&ttl.to_be_bytes());
-            }
+        if let Some(ttl) = ttl
+            && let Some(slot) = self.buf.get_mut(start + IMAGE_TTL..start + IMAGE_TTL + 4)
+        {
+            slot.copy_from_slice(&ttl.to_be_bytes());
         }
         Ok(())
     }
 
     /// The image with its first `names` RDATA names (after `prefix` octets)
     /// compressed, falling back to a verbatim copy if RDATA is not as expected.
-    fn put_compressed_image(&mut self, image: &'n [u8], prefix: usize, names: usize) -> Result<(), Full> {
+    fn put_compressed_image(
+        &mut self,
+        image: &'n [u8],
+        prefix: usize,
+        names: usize,
+    ) -> Result<(), Full> {
         let Some(rdata) = image.get(IMAGE_FIXED..) else {
             return self.put_bytes(image);
         };
