@@ -35,6 +35,7 @@ use crate::name::Name;
 use crate::record::{Class, Record, Rtype};
 
 pub use error::{BuildError, LoadError};
+pub(crate) use nsec3::hash_name as nsec3_hash;
 pub use view::{NodeRef, Nsec3View, RrsetRef, ZoneView};
 
 /// One zone at one serial: immutable, validated, answerable in place.

@@ -62,7 +62,6 @@ pub(crate) fn nsec3_next_hash(rdata: &[u8]) -> Option<&[u8]> {
 ///
 /// Iterations are bounded by the u16 of the format; a zone with many
 /// iterations makes its own denial answers slow, as RFC 9276 §3.1 warns.
-#[cfg_attr(not(test), expect(dead_code, reason = "used by the answer path"))]
 pub(crate) fn hash_name(lower_wire: &[u8], salt: &[u8], iterations: u16) -> [u8; NSEC3_HASH_LEN] {
     let mut context = digest::Context::new(&digest::SHA1_FOR_LEGACY_USE_ONLY);
     context.update(lower_wire);

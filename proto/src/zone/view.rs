@@ -194,7 +194,7 @@ impl<'a> NodeRef<'a> {
     }
 
     /// The RRsets, sorted by type.
-    pub fn rrsets(self) -> impl Iterator<Item = RrsetRef<'a>> + 'a {
+    pub fn rrsets(self) -> impl Iterator<Item = RrsetRef<'a>> + Clone + 'a {
         let zone = self.zone;
         self.archived_rrsets()
             .iter()
