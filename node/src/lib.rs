@@ -14,3 +14,4 @@ pub mod metrics;
 pub mod primary;
 pub mod server;
 pub mod store;
+pub mod zones;

@@ -29,8 +29,6 @@ pub struct ZoneEntry {
 #[derive(Default)]
 pub struct ZoneTable {
     by_name: HashMap<Box<[u8]>, ZoneEntry>,
-    min_labels: usize,
-    max_labels: usize,
 }
 
 /// The shared, swappable zone table.
@@ -98,11 +96,8 @@ impl Zones {
 
 impl ZoneTable {
     fn new(entries: HashMap<Name, (Option<Arc<Snapshot>>, Arc<AtomicU8>)>) -> ZoneTable {
-        let mut table = ZoneTable { by_name: HashMap::new(), min_labels: usize::MAX, max_labels: 0 };
+        let mut table = ZoneTable::default();
         for (name, (snapshot, freshness)) in entries {
-            let labels = name.label_count();
-            table.min_labels = table.min_labels.min(labels);
-            table.max_labels = table.max_labels.max(labels);
             let key = name.to_lowercase().as_wire().into();
             table.by_name.insert(key, ZoneEntry { name, snapshot, freshness });
         }
@@ -121,25 +116,11 @@ impl ZoneTable {
 }
 
 impl ZoneSet for ZoneTable {
-    /// The closest enclosing served zone of `qname`: the longest suffix of
-    /// the name, at label boundaries, that is a zone here.
-    fn find(&self, qname: &[u8]) -> Option<ServedZone<'_>> {
-        let mut offsets = [0u8; understudy_proto::name::MAX_LABELS];
-        let labels = understudy_proto::name::label_offsets(qname, &mut offsets);
-        let first = labels.saturating_sub(self.max_labels);
-        let last = labels.checked_sub(self.min_labels)?;
-        for skip in first..=last {
-            let suffix = match offsets.get(skip) {
-                Some(&offset) if skip < labels => &qname[offset as usize..],
-                _ => &qname[qname.len() - 1..],
-            };
-            if let Some(entry) = self.by_name.get(suffix) {
-                let snapshot = entry.snapshot.as_deref()?;
-                let freshness = decode(entry.freshness.load(Ordering::Relaxed));
-                return Some(ServedZone { snapshot, freshness });
-            }
-        }
-        None
+    fn find(&self, origin: &[u8]) -> Option<ServedZone<'_>> {
+        let entry = self.by_name.get(origin)?;
+        let snapshot = entry.snapshot.as_deref()?;
+        let freshness = decode(entry.freshness.load(Ordering::Relaxed));
+        Some(ServedZone { snapshot, freshness })
     }
 }
 
