@@ -5,21 +5,11 @@
 
 use std::fmt;
 
+pub use crate::answer::Freshness;
 use crate::serial::{Serial, ZoneVersion};
 use crate::time::Timestamp;
 
 use super::action::{Action, XfrKind};
-
-/// Whether a zone's data may be served, and how (DESIGN.md decision 5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Freshness {
-    /// Within expire of the last confirmation, or expiry policy `never`.
-    Fresh,
-    /// Past expire under policy `serve-stale`: answer, marked stale.
-    Stale,
-    /// Past expire under policy `rfc`, or nothing loaded: SERVFAIL.
-    Expired,
-}
 
 /// The one word ctl, metrics and logs use for a zone's state.
 ///
