@@ -53,6 +53,7 @@
 
 mod action;
 mod config;
+mod cycle;
 mod event;
 mod jitter;
 mod machine;

@@ -10,6 +10,8 @@ use crate::serial::{Serial, ZoneVersion};
 use crate::time::Timestamp;
 
 use super::action::{Action, XfrKind};
+use super::config::ExpiryPolicy;
+use super::machine::{ZoneRefresh, timestamp};
 
 /// The one word ctl, metrics and logs use for a zone's state.
 ///
@@ -160,4 +162,60 @@ pub struct ZoneStatus {
     pub in_flight: Option<Action>,
     /// Running totals.
     pub counters: Counters,
+}
+
+impl ZoneRefresh {
+    /// What the answer path does with the zone's data at `now`.
+    pub fn freshness(&self, now: Timestamp) -> Freshness {
+        if self.serving.is_none() {
+            return Freshness::Expired;
+        }
+        match (self.past_expire(now), self.config.expiry_policy) {
+            (false, _) | (true, ExpiryPolicy::Never) => Freshness::Fresh,
+            (true, ExpiryPolicy::ServeStale) => Freshness::Stale,
+            (true, ExpiryPolicy::Rfc) => Freshness::Expired,
+        }
+    }
+
+    /// The one-word state at `now` (see [`ZoneState`] for precedence).
+    pub fn state(&self, now: Timestamp) -> ZoneState {
+        if self.serving.is_none() {
+            ZoneState::Loading
+        } else if self.past_expire(now) {
+            match self.config.expiry_policy {
+                ExpiryPolicy::Rfc => ZoneState::Expired,
+                ExpiryPolicy::ServeStale | ExpiryPolicy::Never => ZoneState::Stale,
+            }
+        } else if self.regression.is_some() {
+            ZoneState::SerialRegressed
+        } else if self.cycle.is_some() {
+            ZoneState::Refreshing
+        } else if self.failures_in_row > 0 {
+            ZoneState::Retrying
+        } else {
+            ZoneState::Ok
+        }
+    }
+
+    /// Everything ctl, metrics and logs show about the zone at `now`.
+    pub fn status(&self, now: Timestamp) -> ZoneStatus {
+        ZoneStatus {
+            state: self.state(now),
+            freshness: self.freshness(now),
+            serving: self.serving(),
+            primary_serial: self.primary_serial,
+            notified_serial: self.notified_serial,
+            regression: self.regression,
+            retransfer_pending: self.retransfer_pending,
+            verified_at: self.verified_ms.map(timestamp),
+            last_refresh: self.last_refresh,
+            last_result: self.last_result,
+            last_error: self.last_error.clone(),
+            last_primary: self.last_primary,
+            next_refresh: self.next_refresh.filter(|_| self.cycle.is_none()),
+            expire_at: self.expire_ms().map(timestamp),
+            in_flight: self.in_flight(),
+            counters: self.counters,
+        }
+    }
 }
