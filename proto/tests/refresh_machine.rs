@@ -490,3 +490,89 @@ fn zone_without_primaries_never_acts() {
     assert_eq!(zone.poll_timeout(), None);
     assert_eq!(zone.state(t(0)), ZoneState::Loading);
 }
+
+#[test]
+fn reconfigure_restarts_a_check_stranded_at_a_removed_primary() {
+    let mut zone = loaded(7);
+    let first = next(&mut zone, t(REFRESH));
+    zone.handle_soa_response(t(REFRESH), first.id, Err(Failure::Timeout))
+        .unwrap();
+    assert_eq!(
+        zone.pending(),
+        Some((ActionClass::SoaQuery, Priority::Background))
+    );
+    let one = RefreshConfig {
+        primaries: 1,
+        ..config()
+    };
+    zone.reconfigure(t(REFRESH), one);
+    assert_eq!(next(&mut zone, t(REFRESH)).kind, soa_query(0));
+    assert_eq!(zone.serving(), Some(ZoneVersion::new(0, 7)), "data kept");
+}
+
+#[test]
+fn reconfigure_gives_a_zone_without_primaries_its_first_load() {
+    let none = RefreshConfig {
+        primaries: 0,
+        ..config()
+    };
+    let mut zone = ZoneRefresh::new(none, 1, t(0));
+    assert_eq!(zone.poll_action(t(5)), None);
+    zone.reconfigure(t(5), config());
+    assert!(matches!(
+        next(&mut zone, t(5)).kind,
+        ActionKind::Transfer {
+            primary: 0,
+            kind: TransferKind::Axfr,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn reconfigure_with_shorter_refresh_clamp_brings_the_check_forward() {
+    let mut zone = loaded(7);
+    assert_eq!(zone.poll_timeout(), Some(t(REFRESH)));
+    let short = RefreshConfig {
+        refresh_max: secs(600),
+        ..config()
+    };
+    zone.reconfigure(t(100), short);
+    assert_eq!(zone.poll_timeout(), Some(t(700)));
+}
+
+#[test]
+fn late_install_report_for_an_action_given_up_is_adopted_if_newer() {
+    let mut zone = loaded(7);
+    let query = next(&mut zone, t(REFRESH));
+    zone.handle_soa_response(t(REFRESH), query.id, Ok(soa(8)))
+        .unwrap();
+    let transfer = next(&mut zone, t(REFRESH));
+    let lost_at = transfer.deadline + understudy_proto::refresh::DRIVER_GRACE;
+    zone.handle_timeout(lost_at);
+    let installed = TransferOutcome::Installed {
+        soa: soa(8),
+        kind: XfrKind::Ixfr,
+    };
+    let late = zone.handle_transfer_response(lost_at, transfer.id, installed.clone());
+    assert_eq!(late, Err(ReportError::NotInFlight(transfer.id)));
+    assert_eq!(
+        zone.serving(),
+        Some(ZoneVersion::new(0, 8)),
+        "the driver serves it"
+    );
+    let never_issued = ActionId(10_000);
+    let bogus = TransferOutcome::Installed {
+        soa: soa(9),
+        kind: XfrKind::Ixfr,
+    };
+    assert!(
+        zone.handle_transfer_response(lost_at, never_issued, bogus)
+            .is_err()
+    );
+    assert_eq!(
+        zone.serving(),
+        Some(ZoneVersion::new(0, 8)),
+        "unknown ids change nothing"
+    );
+}

@@ -322,11 +322,15 @@ impl ZoneRefresh {
         }
     }
 
-    pub(super) fn adopt_late_install(&mut self, now: Timestamp, soa: SoaTimers) {
+    /// A transfer the machine gave up on was installed after all: the
+    /// driver serves it, so it is served here too if it is newer. Ids never
+    /// handed out are ignored.
+    pub(super) fn adopt_late_install(&mut self, now: Timestamp, id: ActionId, soa: SoaTimers) {
+        let issued = id.0 < self.next_action;
         let newer = self
             .serving
             .is_none_or(|ours| Serial(soa.serial).is_newer_than(Serial(ours.serial)));
-        if newer {
+        if issued && newer {
             self.serving = Some(soa);
             self.verified_ms = Some(millis(now));
             self.settle(now);
@@ -423,7 +427,8 @@ impl ZoneRefresh {
     fn schedule_retry(&mut self, now: Timestamp) {
         self.schedule(now, self.retry_interval());
         if let Some(next) = self.next_refresh {
-            self.record(now, EventKind::RetryScheduled { next });
+            let delay = next.since(now);
+            self.record(now, EventKind::RetryScheduled { next, delay });
         }
     }
 }

@@ -127,10 +127,13 @@ pub enum EventKind {
         /// Time until the failure.
         elapsed: Duration,
     },
-    /// Every primary failed or lagged; the next check starts at `next`.
+    /// No primary confirmed our serial or offered a newer one (each failed
+    /// or lagged behind); the next check waits for the retry interval.
     RetryScheduled {
-        /// When.
+        /// When it starts.
         next: Timestamp,
+        /// How long from now.
+        delay: Duration,
     },
     /// A NOTIFY arrived.
     Notify {
@@ -236,8 +239,12 @@ impl fmt::Display for EventKind {
                 write!(f, "IXFR unusable ({reason}); falling back to AXFR")
             }
             EventKind::Failed { failure, .. } => write!(f, "failed: {failure}"),
-            EventKind::RetryScheduled { next } => {
-                write!(f, "all primaries failed; retry at {next:?}")
+            EventKind::RetryScheduled { delay, .. } => {
+                write!(
+                    f,
+                    "no primary confirmed the serial; next check in {} s",
+                    delay.as_secs()
+                )
             }
             EventKind::Notify {
                 serial,

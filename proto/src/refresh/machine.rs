@@ -228,7 +228,7 @@ impl ZoneRefresh {
             Ok(landed) => landed,
             Err(error) => {
                 if let TransferOutcome::Installed { soa, .. } = outcome {
-                    self.adopt_late_install(now, soa);
+                    self.adopt_late_install(now, id, soa);
                 }
                 return Err(error);
             }
@@ -283,6 +283,35 @@ impl ZoneRefresh {
         self.record(now, EventKind::Confirmed { age });
         self.settle(now);
         true
+    }
+
+    /// New settings for the zone (a configuration reload), keeping its
+    /// data, timers and history. A check waiting to start at a primary that
+    /// no longer exists starts over at primary 0; an action in flight runs
+    /// to its end. The next check moves earlier if the new clamps make the
+    /// refresh interval shorter than the time left.
+    pub fn reconfigure(&mut self, now: Timestamp, config: RefreshConfig) {
+        self.config = config;
+        let primaries = self.config.primaries;
+        let stranded = self
+            .cycle
+            .as_ref()
+            .is_some_and(|cycle| cycle.flight.is_none() && cycle.step.primary() >= primaries);
+        if stranded {
+            let priority = self
+                .cycle
+                .as_ref()
+                .map_or(Priority::Background, |c| c.priority);
+            self.start_cycle(priority, 0);
+        }
+        if self.cycle.is_none() && primaries > 0 && self.next_refresh.is_none() {
+            self.next_refresh = Some(now);
+        }
+        let latest = now + self.intervals().refresh;
+        if let Some(next) = self.next_refresh.as_mut() {
+            *next = (*next).min(latest);
+        }
+        self.settle(now);
     }
 
     /// Runs what is due at `now`: the refresh or retry timer, an action
