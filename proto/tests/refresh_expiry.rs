@@ -129,3 +129,77 @@ fn confirmation_unexpires_an_expired_zone() {
     assert!(zone.handle_confirmation(now, ZoneVersion::new(0, 7), secs(5)));
     assert_eq!(zone.freshness(now), Freshness::Fresh);
 }
+
+#[test]
+fn peer_version_newer_is_installed_with_its_confirmation_age() {
+    let mut zone = loaded(7);
+    let now = t(5_000);
+    assert!(zone.accepts_version(ZoneVersion::new(0, 8)));
+    assert!(!zone.accepts_version(ZoneVersion::new(0, 7)));
+    assert!(!zone.accepts_version(ZoneVersion::new(0, 6)));
+    assert!(!zone.handle_peer_install(now, ZoneVersion::new(0, 6), soa(6), secs(1)));
+    assert!(
+        !zone.handle_peer_install(now, ZoneVersion::new(0, 8), soa(9), secs(1)),
+        "SOA and version disagree"
+    );
+    assert!(zone.handle_peer_install(now, ZoneVersion::new(0, 8), soa(8), secs(30)));
+    let status = zone.status(now);
+    assert_eq!(status.serving, Some(ZoneVersion::new(0, 8)));
+    assert_eq!(status.verified_at, Some(t(4_970)));
+    assert_eq!(status.expire_at, Some(t(4_970 + EXPIRE)));
+    assert_eq!(
+        status.next_refresh,
+        Some(t(REFRESH)),
+        "primaries still polled on time"
+    );
+}
+
+#[test]
+fn peer_version_in_a_higher_epoch_is_followed_and_clears_regression() {
+    let mut zone = loaded_with(
+        RefreshConfig {
+            primaries: 1,
+            ..config()
+        },
+        100,
+    );
+    let query = next(&mut zone, t(REFRESH));
+    zone.handle_soa_response(t(REFRESH), query.id, Ok(soa(3)))
+        .unwrap();
+    assert_eq!(zone.state(t(REFRESH)), ZoneState::SerialRegressed);
+    let reset = ZoneVersion::new(1, 3);
+    assert!(zone.handle_peer_install(t(REFRESH + 1), reset, soa(3), secs(2)));
+    assert_eq!(zone.serving(), Some(reset));
+    assert_eq!(zone.state(t(REFRESH + 1)), ZoneState::Ok);
+    // The primary at 3 now confirms the fleet's version.
+    zone.handle_refresh_command(t(REFRESH + 2));
+    let query = next(&mut zone, t(REFRESH + 2));
+    zone.handle_soa_response(t(REFRESH + 2), query.id, Ok(soa(3)))
+        .unwrap();
+    assert_eq!(
+        zone.status(t(REFRESH + 2)).last_result,
+        Some(RefreshResult::Verified)
+    );
+}
+
+#[test]
+fn peer_version_before_first_load_turns_the_axfr_into_an_soa_check() {
+    let mut zone = ZoneRefresh::new(config(), 1, t(0));
+    assert!(zone.handle_peer_install(t(1), ZoneVersion::new(0, 5), soa(5), secs(0)));
+    assert_eq!(zone.freshness(t(1)), Freshness::Fresh);
+    assert_eq!(
+        next(&mut zone, t(1)).kind,
+        ActionKind::QuerySoa { primary: 0 }
+    );
+}
+
+#[test]
+fn transfer_in_flight_cannot_undo_a_peer_version() {
+    let mut zone = loaded(7);
+    let query = next(&mut zone, t(REFRESH));
+    zone.handle_soa_response(t(REFRESH), query.id, Ok(soa(8)))
+        .unwrap();
+    let transfer = next(&mut zone, t(REFRESH));
+    assert!(zone.handle_peer_install(t(REFRESH), ZoneVersion::new(0, 9), soa(9), secs(0)));
+    assert_eq!(zone.install_version(transfer.id, 8), None);
+}

@@ -34,6 +34,7 @@ enum Input {
     Refresh,
     Retransfer,
     Confirm(bool, u64),
+    Peer(i64, bool, u64),
 }
 
 fn input() -> impl Strategy<Value = Input> {
@@ -52,6 +53,7 @@ fn input() -> impl Strategy<Value = Input> {
         1 => Just(Input::Refresh),
         1 => Just(Input::Retransfer),
         1 => (any::<bool>(), 0u64..2_000_000).prop_map(|(same, age)| Input::Confirm(same, age)),
+        1 => (-3i64..4, any::<bool>(), 0u64..2_000_000).prop_map(|(d, e, age)| Input::Peer(d, e, age)),
     ]
 }
 
@@ -104,7 +106,14 @@ impl Driver {
             }
             Input::Poll => match self.zone.poll_action(now) {
                 Some(action) => {
-                    assert!(self.action.is_none() || self.zone.in_flight().is_some());
+                    if let ActionKind::Transfer {
+                        kind: TransferKind::Ixfr { from },
+                        ..
+                    } = action.kind
+                    {
+                        let ours = self.zone.serving().map(|v| v.serial);
+                        assert_eq!(Some(from), ours, "IXFR from the serial served");
+                    }
                     assert_eq!(self.zone.in_flight(), Some(action));
                     self.action = Some(action);
                 }
@@ -155,6 +164,22 @@ impl Driver {
             }
             Input::Refresh => self.zone.handle_refresh_command(now),
             Input::Retransfer => self.zone.handle_retransfer_command(now),
+            Input::Peer(delta, bump, age) => {
+                let serial = self.serial(delta);
+                let epoch = self.zone.serving().map_or(0, |v| v.epoch) + u32::from(bump);
+                let version = ZoneVersion::new(epoch, serial);
+                let accepted = self.zone.accepts_version(version);
+                let taken = self.zone.handle_peer_install(
+                    now,
+                    version,
+                    soa(serial),
+                    Duration::from_millis(age),
+                );
+                assert_eq!(accepted, taken);
+                if taken {
+                    assert_eq!(self.zone.serving(), Some(version));
+                }
+            }
             Input::Confirm(same, age) => {
                 let version = match (same, self.zone.serving()) {
                     (true, Some(v)) => v,
@@ -228,13 +253,6 @@ impl Driver {
         }
         if let Some(in_flight) = status.in_flight {
             assert!(in_flight.kind.primary() < self.zone.config().primaries);
-            if let ActionKind::Transfer {
-                kind: TransferKind::Ixfr { from },
-                ..
-            } = in_flight.kind
-            {
-                assert_eq!(Some(from), serving.map(|v| v.serial));
-            }
         }
         if status.regression.is_some() {
             assert!(matches!(

@@ -31,6 +31,8 @@ pub enum Op {
     Retransfer,
     /// A confirmation of the serving version from elsewhere (a peer).
     Confirm,
+    /// A version installed from a peer.
+    Peer,
     /// A change of state.
     State,
 }
@@ -46,6 +48,7 @@ impl Op {
             Op::Refresh => "refresh",
             Op::Retransfer => "retransfer",
             Op::Confirm => "confirm",
+            Op::Peer => "peer",
             Op::State => "state",
         }
     }
@@ -151,6 +154,11 @@ pub enum EventKind {
         /// How old the confirmation was.
         age: Duration,
     },
+    /// A version from a peer was installed.
+    PeerInstalled {
+        /// How long ago a primary confirmed it.
+        age: Duration,
+    },
     /// The zone's state changed.
     StateChanged {
         /// Before.
@@ -189,6 +197,7 @@ impl Event {
             EventKind::RefreshRequested => Op::Refresh,
             EventKind::RetransferRequested => Op::Retransfer,
             EventKind::Confirmed { .. } => Op::Confirm,
+            EventKind::PeerInstalled { .. } => Op::Peer,
             EventKind::StateChanged { .. } => Op::State,
         }
     }
@@ -264,6 +273,13 @@ impl fmt::Display for EventKind {
             EventKind::RetransferRequested => f.write_str("retransfer requested"),
             EventKind::Confirmed { age } => {
                 write!(f, "peer confirmed serial, {} ms ago", age.as_millis())
+            }
+            EventKind::PeerInstalled { age } => {
+                write!(
+                    f,
+                    "installed from a peer, confirmed {} ms ago",
+                    age.as_millis()
+                )
             }
             EventKind::StateChanged { from, to } => write!(f, "state {from} -> {to}"),
         }

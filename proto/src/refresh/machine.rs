@@ -285,6 +285,45 @@ impl ZoneRefresh {
         true
     }
 
+    /// A version obtained elsewhere than from the zone's primaries (a
+    /// cluster peer's snapshot), which a primary confirmed `age` ago.
+    ///
+    /// Taken, and `true` returned, only when [`ZoneRefresh::accepts_version`]
+    /// holds; install the snapshot only then. Verified-at becomes
+    /// `now - age` (the freshness clock travels with the data); a higher
+    /// epoch clears a serial regression, as the fleet has followed a
+    /// retransfer. The primaries keep being polled on the zone's timers.
+    pub fn handle_peer_install(
+        &mut self,
+        now: Timestamp,
+        version: ZoneVersion,
+        soa: SoaTimers,
+        age: Duration,
+    ) -> bool {
+        if soa.serial != version.serial.0 || !self.accepts_version(version) {
+            return false;
+        }
+        if version.epoch > self.epoch {
+            self.regression = None;
+        }
+        self.epoch = version.epoch;
+        self.serving = Some(soa);
+        self.verified_ms = Some(millis(now).saturating_sub(duration_millis(age)));
+        // A transfer not yet started was planned from the old version;
+        // ask the same primary's SOA again instead.
+        if let Some(cycle) = self.cycle.as_mut() {
+            let unforced = matches!(cycle.step, ActionKind::Transfer { forced: false, .. });
+            if unforced && cycle.flight.is_none() {
+                cycle.step = ActionKind::QuerySoa {
+                    primary: cycle.step.primary(),
+                };
+            }
+        }
+        self.record(now, EventKind::PeerInstalled { age });
+        self.settle(now);
+        true
+    }
+
     /// New settings for the zone (a configuration reload), keeping its
     /// data, timers and history. A check waiting to start at a primary that
     /// no longer exists starts over at primary 0; an action in flight runs
@@ -457,6 +496,13 @@ impl ZoneRefresh {
             deadline: flight.deadline,
             priority: flight.priority,
         })
+    }
+
+    /// Whether `version` from elsewhere (a peer) would replace what we
+    /// serve: it is newer, a higher epoch counting as newer.
+    pub fn accepts_version(&self, version: ZoneVersion) -> bool {
+        self.serving()
+            .is_none_or(|ours| version.is_newer_than(ours))
     }
 
     /// The version under which the driver must install the result of

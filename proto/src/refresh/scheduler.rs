@@ -300,6 +300,21 @@ impl RefreshScheduler {
         .unwrap_or(false)
     }
 
+    /// A version from a peer; see [`ZoneRefresh::handle_peer_install`].
+    pub fn handle_peer_install(
+        &mut self,
+        now: Timestamp,
+        zone: &Name,
+        version: ZoneVersion,
+        soa: SoaTimers,
+        age: Duration,
+    ) -> bool {
+        self.update(zone, |machine| {
+            machine.handle_peer_install(now, version, soa, age)
+        })
+        .unwrap_or(false)
+    }
+
     /// Runs every zone timer due at `now`.
     pub fn handle_timeout(&mut self, now: Timestamp) {
         let due: Vec<Name> = self
