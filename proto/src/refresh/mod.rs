@@ -20,8 +20,12 @@
 //!    passed its ACL and TSIG checks and was answered),
 //!    [`handle_refresh_command`](ZoneRefresh::handle_refresh_command),
 //!    [`handle_retransfer_command`](ZoneRefresh::handle_retransfer_command),
-//!    [`handle_confirmation`](ZoneRefresh::handle_confirmation), and the
-//!    reports of actions (step 4).
+//!    [`handle_confirmation`](ZoneRefresh::handle_confirmation) and
+//!    [`handle_peer_install`](ZoneRefresh::handle_peer_install) (cluster
+//!    peers; install a peer's snapshot only if
+//!    [`accepts_version`](ZoneRefresh::accepts_version) holds),
+//!    [`reconfigure`](ZoneRefresh::reconfigure) on a configuration reload,
+//!    and the reports of actions (step 4).
 //! 3. After every input, and whenever the time from
 //!    [`poll_timeout`](ZoneRefresh::poll_timeout) arrives (call
 //!    [`handle_timeout`](ZoneRefresh::handle_timeout) then), drain:
