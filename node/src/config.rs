@@ -6,7 +6,6 @@
 //! reported with the table, zone and key it concerns. Zones added at run
 //! time go through the same checks with [`Config::resolve_zone`].
 
-mod access;
 mod check;
 mod key_file;
 mod policy;
@@ -22,8 +21,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use understudy_proto::Name;
+use understudy_proto::acl::Acl;
 
-pub use access::AccessEntry;
 pub use check::check_config;
 pub use key_file::{KeyFileError, KeyStatement, parse_key_file};
 pub use policy::{ExpiryPolicy, ZonePolicy};
@@ -136,9 +135,9 @@ pub struct ZoneConfig {
     /// Key signing SOA queries, transfers and expected on NOTIFY.
     pub tsig_key: Option<Name>,
     /// Who may AXFR/IXFR this zone from us; empty: nobody.
-    pub allow_transfer: Vec<AccessEntry>,
+    pub allow_transfer: Acl,
     /// Who besides the primaries may NOTIFY us.
-    pub allow_notify: Vec<AccessEntry>,
+    pub allow_notify: Acl,
     /// Local address to send SOA queries and transfers from.
     pub transfer_source: Option<IpAddr>,
     /// Timers, expiry and limits.

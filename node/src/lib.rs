@@ -6,10 +6,12 @@
 //! the control socket (`control`), metrics (`metrics`) and key tools
 //! (`keygen`).
 
+pub mod clock;
 pub mod config;
 pub mod control;
 pub mod dns;
 pub mod keygen;
+pub mod manager;
 pub mod metrics;
 pub mod primary;
 pub mod server;

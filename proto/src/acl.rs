@@ -196,6 +196,11 @@ impl AclEntry {
         }
     }
 
+    /// The TSIG key this entry requires, if any.
+    pub fn key_name(&self) -> Option<&Name> {
+        self.key.as_ref()
+    }
+
     /// Whether a request from `addr`, verified as signed with `key` (if
     /// any), matches this entry.
     pub fn matches(&self, addr: IpAddr, key: Option<&Name>) -> bool {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::de::IgnoredAny;
+use understudy_proto::acl::{Acl, AclEntry, AclError};
 use understudy_proto::Name;
 
 use super::spec::{
@@ -14,7 +15,7 @@ use super::spec::{
 };
 use super::units::parse_duration;
 use super::{
-    AccessEntry, Config, ControlSettings, DEFAULT_CONTROL_SOCKET, DEFAULT_DATA_DIR,
+    Config, ControlSettings, DEFAULT_CONTROL_SOCKET, DEFAULT_DATA_DIR,
     DEFAULT_METRICS_PORT, DnsSettings, Invalid, LoadError, LogFormat, LogSettings, MetricsSettings,
     NodeSettings, TsigAlgorithm, TsigKey, ZoneConfig, ZonePolicy, parse_key_file,
 };
@@ -377,25 +378,21 @@ fn known_key(text: &str, keys: &[TsigKey]) -> Result<Name, String> {
     }
 }
 
-fn access_list(
-    entries: &[String],
-    keys: &[TsigKey],
-    context: &str,
-) -> Result<Vec<AccessEntry>, Invalid> {
-    entries
-        .iter()
-        .map(|text| {
-            let entry =
-                AccessEntry::parse(text).map_err(|reason| Invalid::new(context).because(reason))?;
-            if let Some(name) = &entry.key
-                && !keys.iter().any(|key| &key.name == name)
-            {
-                return Err(Invalid::new(context)
-                    .because(format!("\"{text}\": no [[tsig_key]] is named \"{name}\"")));
-            }
-            Ok(entry)
-        })
-        .collect()
+fn access_list(entries: &[String], keys: &[TsigKey], context: &str) -> Result<Acl, Invalid> {
+    let mut acl = Acl::nobody();
+    for text in entries {
+        let entry: AclEntry = text
+            .parse()
+            .map_err(|error: AclError| Invalid::new(context).because(format!("\"{text}\": {error}")))?;
+        if let Some(name) = entry.key_name()
+            && !keys.iter().any(|key| &key.name == name)
+        {
+            return Err(Invalid::new(context)
+                .because(format!("\"{text}\": no [[tsig_key]] is named \"{name}\"")));
+        }
+        acl.push(entry);
+    }
+    Ok(acl)
 }
 
 fn source_address(text: &str, primaries: &[SocketAddr]) -> Result<IpAddr, String> {
