@@ -8,6 +8,8 @@ through the proxy. Writes:
 
   proto/tests/fuzz_support/zones/<zone>.axfr  AXFR streams (TCP framing) the
                                                fuzz checks build their zones from
+  proto/tests/fuzz_support/zones/<zone>.ixfr  the serial asked (u32), then the
+                                               IXFR stream from it after a change
   fuzz/corpus/query/     queries as dig/kdig/knsupdate/knotd sent them
   fuzz/corpus/message/   those queries and knotd's responses
   fuzz/corpus/xfr/       SOA, AXFR and IXFR response streams
@@ -179,10 +181,13 @@ class Proxy:
             try:
                 length = struct.unpack(">H", read_exact(conn, 2))[0]
                 data = read_exact(conn, length)
-            except EOFError:
+            except (EOFError, OSError):
                 return
             self.queries.append(data)
-            stream = tcp_exchange(self.upstream, data)
+            try:
+                stream = tcp_exchange(self.upstream, data)
+            except OSError:
+                return
             pos = 0
             while pos + 2 <= len(stream):
                 n = struct.unpack(">H", stream[pos : pos + 2])[0]
@@ -346,6 +351,9 @@ def capture_transfers(port, conf, workdir):
         for asked in (old, soa_serial(port, zone), old - 1):
             ixfr = query(qid, zone, 251, soa_rr(zone, asked), nscount=1)
             stream = tcp_exchange(port, ixfr)
+            if asked == old:
+                with open(os.path.join(FIXTURES, zone + "ixfr"), "wb") as f:
+                    f.write(struct.pack(">I", asked) + stream)
             mode = bytes([XFR_IXFR]) + struct.pack(">I", asked)
             save("xfr", mode + stream)
             save("query", bytes([0x01]) + ixfr)

@@ -11,8 +11,14 @@ use fuzz_support::fixture::fixture;
 use understudy_proto::xfr::{Transfer, XfrError};
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    files("corpus", target)
+}
+
+/// The files of `fuzz/<kind>/<target>/`, sorted by name.
+fn files(kind: &str, target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
+        .join("../fuzz")
+        .join(kind)
         .join(target);
     let mut files: Vec<(PathBuf, Vec<u8>)> = fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
@@ -24,13 +30,17 @@ fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
         })
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "the {target} corpus is empty");
+    assert!(!files.is_empty(), "fuzz/{kind}/{target} is empty");
     files
 }
 
-/// Runs `check` on every file, naming the file that fails.
+/// Runs `check` on every corpus file, naming the file that fails.
 fn replay(target: &str, check: fn(&[u8])) {
-    for (path, bytes) in corpus(target) {
+    replay_files(target, files("corpus", target), check);
+}
+
+fn replay_files(target: &str, files: Vec<(PathBuf, Vec<u8>)>, check: fn(&[u8])) {
+    for (path, bytes) in files {
         let outcome = std::panic::catch_unwind(|| check(&bytes));
         if let Err(panic) = outcome {
             eprintln!("{target} corpus file {} fails", path.display());
@@ -109,6 +119,19 @@ fn xfr_corpus_reaches_every_ending() {
 #[test]
 fn snapshot_corpus_replays() {
     replay("snapshot", fuzz_support::snapshot::check_snapshot);
+}
+
+/// Inputs that found defects not fixed yet (`fuzz/regressions/<target>/`);
+/// once a fix lands, they move into the corpus and replay above.
+#[test]
+#[ignore = "reproducers of open defects; run with --ignored"]
+fn open_findings_replay() {
+    let snapshot = files("regressions", "snapshot");
+    replay_files(
+        "snapshot",
+        snapshot,
+        fuzz_support::snapshot::check_snapshot_strict,
+    );
 }
 
 /// Writes the snapshot seeds: the fixture snapshots as built, plain and

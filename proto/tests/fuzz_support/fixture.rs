@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 use understudy_proto::answer::{AnswerConfig, Freshness, ServedZone, ZoneSet};
 use understudy_proto::name;
+use understudy_proto::tsig::{Key, KeyRing};
 use understudy_proto::xfr::{Interpreter, Limits, Progress, Request, Transfer};
 use understudy_proto::zone::Snapshot;
 use understudy_proto::{Name, Record};
@@ -33,7 +34,12 @@ pub struct Fixture {
     origins_lower: Vec<Vec<u8>>,
     /// Responder settings: none, all identities, large UDP, tiny UDP.
     pub servers: [Server; 4],
+    /// The key `fuzz-key.` (hmac-sha256) the captured signed queries use.
+    pub tsig_keys: KeyRing,
 }
+
+/// The TSIG key `capture.py` gives knotd, dig and kdig.
+pub const TSIG_SECRET: &[u8] = b"secret-secret-secret-secret-secr";
 
 /// The fixture, built on first use.
 pub fn fixture() -> &'static Fixture {
@@ -59,6 +65,7 @@ impl Fixture {
             snapshots,
             origins_lower,
             servers: servers(),
+            tsig_keys: tsig_keys(),
         }
     }
 
@@ -87,6 +94,14 @@ pub fn axfr_records(origin: &Name, stream: &[u8]) -> Vec<Record> {
         }
     }
     panic!("fixture AXFR of {origin} incomplete")
+}
+
+fn tsig_keys() -> KeyRing {
+    let name = Name::from_ascii("fuzz-key.").expect("key name");
+    let key = Key::new(name, "hmac-sha256", TSIG_SECRET.to_vec()).expect("fixture key");
+    let mut keys = KeyRing::new();
+    keys.insert(key);
+    keys
 }
 
 fn servers() -> [Server; 4] {

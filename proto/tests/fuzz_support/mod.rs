@@ -10,6 +10,7 @@
 pub mod fixture;
 pub mod message;
 pub mod query;
+pub mod seeds;
 pub mod snapshot;
 pub mod xfr;
 

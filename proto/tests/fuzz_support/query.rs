@@ -14,7 +14,8 @@ use understudy_proto::answer::{
 };
 use understudy_proto::name;
 use understudy_proto::record::{Rtype, opcode};
-use understudy_proto::wire::{MAX_MESSAGE_LEN, Message};
+use understudy_proto::tsig::{TsigRdata, verify_request};
+use understudy_proto::wire::{Header, MAX_MESSAGE_LEN, Message, MessageBuilder};
 
 use super::fixture::fixture;
 
@@ -206,6 +207,9 @@ fn check_special(
     }
     if let Some(query) = query {
         check_special_matches(query, special);
+        if query.tsig.is_some() {
+            check_tsig(packet, query);
+        }
     }
     if let SpecialQuery::Signed { tsig } = special {
         let unsigned = unsigned_query(packet, tsig).expect("a signed query has an unsigned form");
@@ -230,5 +234,43 @@ fn check_special_matches(query: &Message, special: SpecialQuery) {
         SpecialQuery::Axfr { .. } => assert_eq!(qtype, Some(Rtype::AXFR)),
         SpecialQuery::Ixfr { .. } => assert_eq!(qtype, Some(Rtype::IXFR)),
         SpecialQuery::Signed { .. } => assert!(query.tsig.is_some()),
+    }
+}
+
+/// A signed query goes through TSIG verification as the node does it, with
+/// the key the captured queries were signed with and the query's own time
+/// (so that captured signatures verify): a valid one signs a response, a
+/// refused one yields the error response RFC 8945 §5.3.2 prescribes.
+fn check_tsig(packet: &[u8], query: &Message) {
+    let keys = &super::fixture::fixture().tsig_keys;
+    let now = query
+        .tsig
+        .as_ref()
+        .and_then(|tsig| TsigRdata::parse(&tsig.record.rdata))
+        .map_or(0, |rdata| rdata.time_signed);
+    match verify_request(packet, query, keys, now) {
+        Ok(None) => panic!("a signed query verified as unsigned"),
+        Ok(Some(mut signer)) => {
+            let header = Header::response_to(&query.header);
+            let mut response = MessageBuilder::new(header, MAX_MESSAGE_LEN).finish();
+            signer
+                .sign(&mut response, now)
+                .expect("a header-only response can be signed");
+            let signed = Message::parse(&response).expect("a signed response parses");
+            assert!(signed.tsig.is_some(), "a signed response without TSIG");
+        }
+        Err(mut error) => {
+            let rcode = error.rcode();
+            let Ok(response) = error.response(query, now) else {
+                return;
+            };
+            let parsed = check_reply(packet, &response);
+            assert_eq!(
+                parsed.rcode(),
+                rcode,
+                "TSIG error response with another rcode"
+            );
+            assert_eq!(parsed.tsig.is_some(), error.tsig_error().is_some());
+        }
     }
 }
