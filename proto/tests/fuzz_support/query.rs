@@ -87,7 +87,7 @@ pub fn check_respond(
             None
         }
         Outcome::Special(special) => {
-            check_special(responder, zones, packet, parsed_query.as_ref(), special);
+            check_special(server, zones, packet, parsed_query.as_ref(), special);
             None
         }
         Outcome::Reply(len) => {
@@ -193,7 +193,7 @@ fn compare_with_tcp(responder: &Responder, zones: &impl ZoneSet, packet: &[u8], 
 /// Special outcomes match what the query is, the TSIG offset points at the
 /// TSIG RR, and a signed query's unsigned form is answered normally.
 fn check_special(
-    responder: &Responder,
+    server: &Server,
     zones: &impl ZoneSet,
     packet: &[u8],
     query: Option<&Message>,
@@ -213,12 +213,28 @@ fn check_special(
     }
     if let SpecialQuery::Signed { tsig } = special {
         let unsigned = unsigned_query(packet, tsig).expect("a signed query has an unsigned form");
+        check_reserving(server, zones, &unsigned);
+    }
+}
+
+/// The unsigned form of a signed query is answered, leaving room under the
+/// size limit for the TSIG RR the node appends.
+fn check_reserving(server: &Server, zones: &impl ZoneSet, unsigned: &[u8]) {
+    let parsed = Message::parse(unsigned).ok();
+    for (transport, reserve) in [(Transport::Udp, 120), (Transport::Tcp, 400)] {
         let mut out = vec![0u8; MAX_MESSAGE_LEN];
-        let outcome = responder.respond(zones, &unsigned, Transport::Tcp, &mut out);
+        let outcome = server
+            .responder
+            .respond_reserving(zones, unsigned, transport, &mut out, reserve);
+        let Outcome::Reply(len) = outcome else {
+            panic!("the unsigned form of a signed query is answered, not {outcome:?}");
+        };
+        let limit = size_limit(server, parsed.as_ref(), transport);
         assert!(
-            matches!(outcome, Outcome::Reply(_)),
-            "the unsigned form of a signed query is answered, not {outcome:?}"
+            len + reserve <= limit,
+            "{len} octets leave no room for {reserve} under {limit}"
         );
+        check_reply(unsigned, &out[..len]);
     }
 }
 
