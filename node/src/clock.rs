@@ -16,7 +16,10 @@ pub struct Clock {
 impl Clock {
     /// A clock whose origin is now.
     pub fn start() -> Clock {
-        Clock { origin: Instant::now(), origin_wall: SystemTime::now() }
+        Clock {
+            origin: Instant::now(),
+            origin_wall: SystemTime::now(),
+        }
     }
 
     /// The current monotonic time.
@@ -48,5 +51,7 @@ impl Clock {
 
 /// `at` in Unix seconds (0 before 1970).
 pub fn unix_seconds(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0)
+    at.duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or(0)
 }

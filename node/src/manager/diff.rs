@@ -24,7 +24,12 @@ pub fn diff_snapshots(old: &Snapshot, new: &Snapshot) -> Option<Diff> {
     let mut added: Vec<Record> = new_records.difference(&old_records).cloned().collect();
     order(&mut removed);
     order(&mut added);
-    Some(Diff { from, to, removed, added })
+    Some(Diff {
+        from,
+        to,
+        removed,
+        added,
+    })
 }
 
 /// SOA first (as IXFR carries it), then canonical order, so the same
@@ -43,34 +48,61 @@ fn order(records: &mut [Record]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use understudy_proto::text::parse_zone;
     use understudy_proto::xfr::apply_diffs;
-    use understudy_proto::Name;
+    use understudy_proto::{Class, Name, Soa};
 
-    fn snapshot(text: &str) -> Snapshot {
-        let origin = Name::from_ascii("example.").unwrap();
-        let records = parse_zone(text, Some(&origin), Some(300)).unwrap();
-        Snapshot::build(&origin, records).unwrap()
+    fn origin() -> Name {
+        Name::from_ascii("example.").unwrap()
     }
 
-    const V1: &str = "@ SOA ns host 1 3600 600 86400 300\n@ NS ns\nns A 192.0.2.1\nold A 192.0.2.9\n";
-    const V2: &str = "@ SOA ns host 2 3600 600 86400 300\n@ NS ns\nns A 192.0.2.1\nnew A 192.0.2.10\n";
+    fn record(owner: &str, rtype: Rtype, rdata: Vec<u8>) -> Record {
+        let owner = Name::from_ascii(owner).unwrap();
+        Record {
+            owner,
+            rtype,
+            class: Class::IN,
+            ttl: 300,
+            rdata: rdata.into(),
+        }
+    }
+
+    fn snapshot(serial: u32, host: &str, address: [u8; 4]) -> Snapshot {
+        let ns = Name::from_ascii("ns.example.").unwrap();
+        let soa = Soa {
+            mname: ns.clone(),
+            rname: Name::from_ascii("host.example.").unwrap(),
+            serial,
+            refresh: 3600,
+            retry: 600,
+            expire: 86400,
+            minimum: 300,
+        };
+        let records = vec![
+            record("example.", Rtype::SOA, soa.to_rdata().into_vec()),
+            record("example.", Rtype::NS, ns.as_wire().to_vec()),
+            record("ns.example.", Rtype::A, vec![192, 0, 2, 1]),
+            record(host, Rtype::A, address.to_vec()),
+        ];
+        Snapshot::build(&origin(), records).unwrap()
+    }
 
     #[test]
     fn diff_of_two_versions_applies_to_the_first() {
-        let (old, new) = (snapshot(V1), snapshot(V2));
+        let old = snapshot(1, "old.example.", [192, 0, 2, 9]);
+        let new = snapshot(2, "new.example.", [192, 0, 2, 10]);
         let diff = diff_snapshots(&old, &new).unwrap();
         assert_eq!((diff.from, diff.to), (1, 2));
         assert_eq!(diff.removed.len(), 2);
         assert_eq!(diff.added.len(), 2);
         assert_eq!(diff.removed[0].rtype, Rtype::SOA);
         let applied = apply_diffs(old.records().collect(), &[diff]).unwrap();
-        let rebuilt = Snapshot::build(&Name::from_ascii("example.").unwrap(), applied).unwrap();
+        let rebuilt = Snapshot::build(&origin(), applied).unwrap();
         assert_eq!(rebuilt.digest(), new.digest());
     }
 
     #[test]
     fn same_serial_has_no_diff() {
-        assert!(diff_snapshots(&snapshot(V1), &snapshot(V1)).is_none());
+        let one = snapshot(1, "old.example.", [192, 0, 2, 9]);
+        assert!(diff_snapshots(&one, &one).is_none());
     }
 }

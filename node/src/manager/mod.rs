@@ -34,8 +34,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use understudy_proto::Name;
 use understudy_proto::refresh::{
-    Action, ActionId, ActionKind, Failure, PersistedState, RefreshScheduler, SchedulerConfig, SoaTimers,
-    TransferOutcome,
+    Action, ActionId, ActionKind, Failure, PersistedState, RefreshScheduler, SchedulerConfig,
+    SoaTimers, TransferOutcome,
 };
 use understudy_proto::tsig::Key;
 use understudy_proto::xfr::{Journal, JournalLimits};
@@ -97,8 +97,15 @@ struct Done {
 
 enum Outcome {
     Soa(Result<SoaTimers, Failure>),
-    Transfer { result: TransferResult, forced: bool },
-    Stored { fetched: Box<Fetched>, journal: Arc<Journal>, result: Result<(), String> },
+    Transfer {
+        result: TransferResult,
+        forced: bool,
+    },
+    Stored {
+        fetched: Box<Fetched>,
+        journal: Arc<Journal>,
+        result: Result<(), String>,
+    },
 }
 
 /// The zone manager.
@@ -144,12 +151,20 @@ impl Manager {
         }
     }
 
-    /// Runs until `commands` closes, then finishes pending writes.
-    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    /// Runs until `stop` fires (or `commands` closes), then finishes
+    /// pending writes.
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut stop: oneshot::Receiver<()>,
+    ) {
         let mut views = tokio::time::interval(VIEW_INTERVAL);
         loop {
             self.drain();
-            let wake = self.scheduler.poll_timeout().map(|at| self.clock.instant(at));
+            let wake = self
+                .scheduler
+                .poll_timeout()
+                .map(|at| self.clock.instant(at));
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(command) => self.handle_command(command),
@@ -159,6 +174,7 @@ impl Manager {
                 Some(done) = self.storing.join_next(), if !self.storing.is_empty() => self.finish(done),
                 _ = sleep_until(wake) => self.scheduler.handle_timeout(self.clock.now()),
                 _ = views.tick() => self.publish_views(),
+                _ = &mut stop => break,
             }
         }
         self.shut_down().await;
@@ -183,11 +199,16 @@ impl Manager {
     fn sync_zones(&mut self, now: understudy_proto::Timestamp) {
         let unix_now = self.clock.unix_now();
         for (name, machine) in self.scheduler.zones() {
-            self.shared.zones.set_freshness(name, machine.freshness(now));
+            self.shared
+                .zones
+                .set_freshness(name, machine.freshness(now));
             let persisted = machine.persisted(now, unix_now);
             if self.written.get(name) != Some(&persisted) {
                 let state = Box::new(state::StateFile::from_persisted(&persisted));
-                self.writer.submit(Job::State { zone: name.clone(), state });
+                self.writer.submit(Job::State {
+                    zone: name.clone(),
+                    state,
+                });
                 self.written.insert(name.clone(), persisted);
             }
         }
@@ -195,11 +216,19 @@ impl Manager {
 
     /// Starts the network work of `action` for `zone`.
     fn start(&mut self, zone: Name, action: Action) {
-        let Some(managed) = self.zones.get(&zone) else { return };
+        let Some(managed) = self.zones.get(&zone) else {
+            return;
+        };
         let Some(primary) = managed.primaries.get(action.kind.primary()).cloned() else {
             let id = action.id;
             let failure = Failure::Network("no such primary".into());
-            self.network.spawn(async move { Done { zone, id, outcome: Outcome::Soa(Err(failure)) } });
+            self.network.spawn(async move {
+                Done {
+                    zone,
+                    id,
+                    outcome: Outcome::Soa(Err(failure)),
+                }
+            });
             return;
         };
         let deadline = self.clock.instant(action.deadline);
@@ -209,15 +238,25 @@ impl Manager {
                 let timeout = deadline.saturating_duration_since(tokio::time::Instant::now());
                 self.network.spawn(async move {
                     let result = crate::primary::soa::query_soa(&primary, &zone, timeout).await;
-                    Done { zone, id, outcome: Outcome::Soa(result) }
+                    Done {
+                        zone,
+                        id,
+                        outcome: Outcome::Soa(result),
+                    }
                 });
             }
             ActionKind::Transfer { kind, forced, .. } => {
                 let current = managed.data.as_ref().map(|data| data.snapshot.clone());
                 let (limits, zone_limits) = transfer_limits(managed, deadline);
                 self.network.spawn(async move {
-                    let result = work::transfer(primary, zone.clone(), current, kind, limits, zone_limits).await;
-                    Done { zone, id, outcome: Outcome::Transfer { result, forced } }
+                    let result =
+                        work::transfer(primary, zone.clone(), current, kind, limits, zone_limits)
+                            .await;
+                    Done {
+                        zone,
+                        id,
+                        outcome: Outcome::Transfer { result, forced },
+                    }
                 });
             }
         }
@@ -225,32 +264,48 @@ impl Manager {
 
     /// Feeds the result of finished work back into the scheduler.
     fn finish(&mut self, done: Result<Done, tokio::task::JoinError>) {
-        let Ok(Done { zone, id, outcome }) = done else { return };
+        let Ok(Done { zone, id, outcome }) = done else {
+            return;
+        };
         let now = self.clock.now();
         let report = match outcome {
             Outcome::Soa(result) => self.scheduler.handle_soa_response(now, &zone, id, result),
             Outcome::Transfer { result, forced } => match result {
                 TransferResult::New(fetched) => return self.install(zone, id, fetched, forced),
-                TransferResult::UpToDate(soa) => {
-                    self.scheduler.handle_transfer_response(now, &zone, id, TransferOutcome::UpToDate { soa })
-                }
+                TransferResult::UpToDate(soa) => self.scheduler.handle_transfer_response(
+                    now,
+                    &zone,
+                    id,
+                    TransferOutcome::UpToDate { soa },
+                ),
                 TransferResult::Fallback(reason) => self.scheduler.handle_transfer_response(
                     now,
                     &zone,
                     id,
-                    TransferOutcome::FallbackToAxfr { reason: Failure::Malformed(reason) },
+                    TransferOutcome::FallbackToAxfr(Failure::Malformed(reason)),
                 ),
-                TransferResult::Failed(failure) => {
-                    self.scheduler.handle_transfer_response(now, &zone, id, TransferOutcome::Failed(failure))
-                }
+                TransferResult::Failed(failure) => self.scheduler.handle_transfer_response(
+                    now,
+                    &zone,
+                    id,
+                    TransferOutcome::Failed(failure),
+                ),
             },
-            Outcome::Stored { fetched, journal, result } => {
+            Outcome::Stored {
+                fetched,
+                journal,
+                result,
+            } => {
                 self.installed(&zone, fetched.as_ref(), journal, result.clone());
                 let outcome = match result {
-                    Ok(()) => TransferOutcome::Installed { soa: fetched.soa, kind: fetched.kind },
+                    Ok(()) => TransferOutcome::Installed {
+                        soa: fetched.soa,
+                        kind: fetched.kind,
+                    },
                     Err(error) => TransferOutcome::Failed(Failure::Store(error)),
                 };
-                self.scheduler.handle_transfer_response(now, &zone, id, outcome)
+                self.scheduler
+                    .handle_transfer_response(now, &zone, id, outcome)
             }
         };
         if let Err(error) = report {
@@ -261,44 +316,95 @@ impl Manager {
     /// A transfer brought a new version: decide, then write it to disk.
     fn install(&mut self, zone: Name, id: ActionId, fetched: Box<Fetched>, forced: bool) {
         let now = self.clock.now();
-        let Some(managed) = self.zones.get(&zone) else { return };
-        if self.scheduler.install_version(&zone, id, fetched.soa.serial).is_none() {
-            let failure = Failure::Malformed(format!("serial {} is not newer than ours", fetched.soa.serial));
-            let _ = self.scheduler.handle_transfer_response(now, &zone, id, TransferOutcome::Failed(failure));
+        let Some(managed) = self.zones.get(&zone) else {
+            return;
+        };
+        if self
+            .scheduler
+            .install_version(&zone, id, fetched.soa.serial)
+            .is_none()
+        {
+            let failure = Failure::Malformed(format!(
+                "serial {} is not newer than ours",
+                fetched.soa.serial
+            ));
+            let _ = self.scheduler.handle_transfer_response(
+                now,
+                &zone,
+                id,
+                TransferOutcome::Failed(failure),
+            );
             return;
         }
         let journal = next_journal(managed, &fetched, forced);
         let (done, stored) = oneshot::channel();
-        let job = Job::Version { zone: zone.clone(), snapshot: fetched.snapshot.clone(), journal: journal.to_bytes(), done };
+        let job = Job::Version {
+            zone: zone.clone(),
+            snapshot: fetched.snapshot.clone(),
+            journal: journal.to_bytes(),
+            done,
+        };
         if !self.writer.submit(job) {
             let failure = Failure::Store("the store writer has stopped".into());
-            let _ = self.scheduler.handle_transfer_response(now, &zone, id, TransferOutcome::Failed(failure));
+            let _ = self.scheduler.handle_transfer_response(
+                now,
+                &zone,
+                id,
+                TransferOutcome::Failed(failure),
+            );
             return;
         }
         let journal = Arc::new(journal);
         self.storing.spawn(async move {
-            let result = stored.await.unwrap_or_else(|_| Err("the store writer has stopped".into()));
-            Done { zone, id, outcome: Outcome::Stored { fetched, journal, result } }
+            let result = stored
+                .await
+                .unwrap_or_else(|_| Err("the store writer has stopped".into()));
+            Done {
+                zone,
+                id,
+                outcome: Outcome::Stored {
+                    fetched,
+                    journal,
+                    result,
+                },
+            }
         });
     }
 
     /// The new version reached the disk (or not): serve it.
-    fn installed(&mut self, zone: &Name, fetched: &Fetched, journal: Arc<Journal>, result: Result<(), String>) {
-        let Some(managed) = self.zones.get_mut(zone) else { return };
+    fn installed(
+        &mut self,
+        zone: &Name,
+        fetched: &Fetched,
+        journal: Arc<Journal>,
+        result: Result<(), String>,
+    ) {
+        let Some(managed) = self.zones.get_mut(zone) else {
+            return;
+        };
         match result {
             Ok(()) => {
-                let data = ZoneData { snapshot: fetched.snapshot.clone(), journal };
+                let data = ZoneData {
+                    snapshot: fetched.snapshot.clone(),
+                    journal,
+                };
                 self.shared.zones.publish(zone, Some(data.clone()));
                 managed.data = Some(data);
             }
-            Err(error) => tracing::error!(zone = %zone, %error, "new version not stored; the old one keeps serving"),
+            Err(error) => {
+                tracing::error!(zone = %zone, %error, "new version not stored; the old one keeps serving")
+            }
         }
     }
 
     /// Refreshes the status views read by metrics and health.
     fn publish_views(&self) {
         let now = self.clock.now();
-        let views = self.zones.keys().filter_map(|name| status::view(self, name, now)).collect();
+        let views = self
+            .zones
+            .keys()
+            .filter_map(|name| status::view(self, name, now))
+            .collect();
         self.shared.views.store(Arc::new(views));
     }
 
@@ -314,7 +420,11 @@ impl Manager {
 
     /// Publishes the access rules of every zone.
     fn publish_access(&self) {
-        let access = self.zones.iter().map(|(name, zone)| (name.clone(), Arc::new(zone.access()))).collect();
+        let access = self
+            .zones
+            .iter()
+            .map(|(name, zone)| (name.clone(), Arc::new(zone.access())))
+            .collect();
         self.shared.access.store(Arc::new(access));
     }
 
@@ -361,23 +471,40 @@ pub fn journal_limits(managed: &ManagedZone) -> JournalLimits {
     }
 }
 
-fn transfer_limits(managed: &ManagedZone, deadline: tokio::time::Instant) -> (TransferLimits, ZoneLimits) {
+fn transfer_limits(
+    managed: &ManagedZone,
+    deadline: tokio::time::Instant,
+) -> (TransferLimits, ZoneLimits) {
     let policy = &managed.config.policy;
     let max_records = usize::try_from(policy.max_records).unwrap_or(usize::MAX);
     let max_bytes = usize::try_from(policy.max_zone_bytes).unwrap_or(usize::MAX);
     let limits = TransferLimits {
-        size: understudy_proto::xfr::Limits { max_records: max_records.saturating_mul(2), max_bytes },
+        size: understudy_proto::xfr::Limits {
+            max_records: max_records.saturating_mul(2),
+            max_bytes,
+        },
         stream: StreamLimits {
             io_timeout: TRANSFER_IO_TIMEOUT,
             deadline: deadline.saturating_duration_since(tokio::time::Instant::now()),
             min_rate: policy.transfer_min_rate,
         },
     };
-    (limits, ZoneLimits { max_records, max_bytes })
+    (
+        limits,
+        ZoneLimits {
+            max_records,
+            max_bytes,
+        },
+    )
 }
 
 fn scheduler_config() -> SchedulerConfig {
-    SchedulerConfig { max_soa_queries: 64, max_transfers: 8, reserved_soa_queries: 8, reserved_transfers: 2 }
+    SchedulerConfig {
+        max_soa_queries: 64,
+        max_transfers: 8,
+        reserved_soa_queries: 8,
+        reserved_transfers: 2,
+    }
 }
 
 async fn sleep_until(wake: Option<tokio::time::Instant>) {

@@ -82,7 +82,12 @@ impl WriterThread {
 fn run(store: &Store, queue: std_mpsc::Receiver<Job>) {
     while let Ok(job) = queue.recv() {
         match job {
-            Job::Version { zone, snapshot, journal, done } => {
+            Job::Version {
+                zone,
+                snapshot,
+                journal,
+                done,
+            } => {
                 let result = store
                     .write(&zone, ZoneFile::Snapshot, snapshot.as_bytes())
                     .and_then(|()| store.write(&zone, ZoneFile::Journal, &journal))
