@@ -1,0 +1,67 @@
+//! Micro-benchmark of the answer function on the 100k-name benchmark zone
+//! (not a test: ignored by default). Run with
+//! `cargo test --release -p understudy-proto --test answer_bench -- --ignored --nocapture`.
+
+mod answer_support;
+
+use std::time::Instant;
+
+use answer_support::{bench_zone, fake_sign, name, query};
+use understudy_proto::answer::{Outcome, Responder, Transport};
+use understudy_proto::zone::Snapshot;
+
+const NAMES: usize = 100_000;
+const QUERIES: usize = 100_000;
+const ROUNDS: usize = 5;
+
+#[test]
+#[ignore = "benchmark; run in release with --ignored --nocapture"]
+fn answer_ns_per_query() {
+    let (records, mix) = bench_zone(NAMES, QUERIES);
+    let origin = name("bench.test.");
+    let started = Instant::now();
+    let plain = Snapshot::build(&origin, records.clone()).unwrap();
+    println!(
+        "build: {} records in {:?}, {} bytes",
+        plain.record_count(),
+        started.elapsed(),
+        plain.as_bytes().len()
+    );
+    let started = Instant::now();
+    let loaded = Snapshot::from_bytes(plain.as_bytes().to_vec()).unwrap();
+    println!("from_bytes: {:?}", started.elapsed());
+    let signed = Snapshot::build(&origin, fake_sign(&origin, records)).unwrap();
+    let plain_packets: Vec<Vec<u8>> = mix
+        .iter()
+        .map(|(q, t)| query(1, q, *t, Some((1232, false))))
+        .collect();
+    let classic: Vec<Vec<u8>> = mix.iter().map(|(q, t)| query(1, q, *t, None)).collect();
+    let do_packets: Vec<Vec<u8>> = mix
+        .iter()
+        .map(|(q, t)| query(1, q, *t, Some((1232, true))))
+        .collect();
+    measure("plain zone, EDNS", &loaded, &plain_packets);
+    measure("plain zone, no EDNS", &loaded, &classic);
+    measure("signed zone (NSEC), DO=1", &signed, &do_packets);
+}
+
+fn measure(label: &str, zone: &Snapshot, packets: &[Vec<u8>]) {
+    let responder = Responder::default();
+    let mut out = [0u8; 1232];
+    let mut bytes = 0usize;
+    let mut best = f64::MAX;
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        for packet in packets {
+            if let Outcome::Reply(len) = responder.respond(zone, packet, Transport::Udp, &mut out) {
+                bytes += len;
+            }
+        }
+        let per_query = started.elapsed().as_nanos() as f64 / packets.len() as f64;
+        best = best.min(per_query);
+    }
+    println!(
+        "{label}: {best:.0} ns/query (best of {ROUNDS} x {} queries; {bytes} bytes out)",
+        packets.len()
+    );
+}
