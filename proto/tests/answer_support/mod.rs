@@ -139,8 +139,14 @@ pub fn fake_sign(origin: &Name, records: Vec<Record>) -> Vec<Record> {
         .map(|r| r.owner.clone())
         .collect();
     let below_cut = |owner: &Name| {
-        cuts.iter()
-            .any(|cut| owner != cut && owner.is_subdomain_of(cut))
+        let mut current = owner.parent();
+        while let Some(parent) = current {
+            if cuts.contains(&parent) {
+                return true;
+            }
+            current = parent.parent();
+        }
+        false
     };
     let mut owners: Vec<Name> = Vec::new();
     for record in &records {
