@@ -15,6 +15,10 @@ const QUERIES: usize = 100_000;
 const ROUNDS: usize = 5;
 
 #[test]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark reads the wall clock"
+)]
 #[ignore = "benchmark; run in release with --ignored --nocapture"]
 fn answer_ns_per_query() {
     let (records, mix) = bench_zone(NAMES, QUERIES);
@@ -45,6 +49,10 @@ fn answer_ns_per_query() {
     measure("signed zone (NSEC), DO=1", &signed, &do_packets);
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark reads the wall clock"
+)]
 fn measure(label: &str, zone: &Snapshot, packets: &[Vec<u8>]) {
     let responder = Responder::default();
     let mut out = [0u8; 1232];

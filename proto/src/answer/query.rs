@@ -89,7 +89,16 @@ pub(crate) fn parse(packet: &[u8]) -> Parsed<'_> {
     if op != opcode::QUERY && op != opcode::NOTIFY {
         return error(rcode::NOTIMP);
     }
-    if flags & 0x000F != 0 || count(0) != 1 {
+    if count(0) != 1 {
+        // NSD clears every flag, RD included, for a wrong question count.
+        return Parsed::Error {
+            id,
+            opcode: op,
+            recursion_desired: false,
+            rcode: rcode::FORMERR,
+        };
+    }
+    if flags & 0x000F != 0 {
         return error(rcode::FORMERR);
     }
     match parse_sections(packet, op, [count(0), count(1), count(2), count(3)]) {

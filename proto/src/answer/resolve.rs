@@ -174,9 +174,13 @@ impl<'n> Resolver<'n> {
             r.rtype != Rtype::NSEC3.0 && !(self.dnssec && r.rtype == Rtype::RRSIG.0)
         };
         let mut rrsets = node.rrsets().filter(usable);
-        let first_preferred = rrsets
-            .clone()
-            .find(|r| preferred.iter().any(|t| t.0 == r.rtype));
+        // NSD takes the first preferred RRset in load order, where the SOA leads.
+        let soa = rrsets.clone().find(|r| r.rtype == Rtype::SOA.0);
+        let first_preferred = soa.or_else(|| {
+            rrsets
+                .clone()
+                .find(|r| preferred.iter().any(|t| t.0 == r.rtype))
+        });
         let normal = rrsets
             .clone()
             .find(|r| !unwanted.iter().any(|t| t.0 == r.rtype));
@@ -196,14 +200,20 @@ impl<'n> Resolver<'n> {
             }
         }
         self.plan.rcode = rcode::NXDOMAIN;
-        self.add_negative_soa();
+        // NSD's order: the denial records, then the SOA (it decides what
+        // survives truncation).
         if self.dnssec {
             self.prove_nxdomain(lower, encloser);
         }
+        self.add_negative_soa();
         Step::Done
     }
 
     fn nodata(&mut self, node: NodeRef<'n>, lower: &[u8], wildcard: Option<NodeRef<'n>>) {
+        if wildcard.is_some() {
+            // No exact match first, as NSD orders a wildcard NODATA.
+            self.prove_wildcard_answer(lower, wildcard);
+        }
         self.add_negative_soa();
         if self.dnssec {
             self.prove_nodata(node, lower, wildcard);

@@ -178,7 +178,7 @@ pub fn fake_sign(origin: &Name, records: Vec<Record>) -> Vec<Record> {
     let signed: Vec<(Name, Rtype, u32)> = {
         let mut sets: Vec<(Name, Rtype, u32)> = out
             .iter()
-            .filter(|r| !below_cut(&r.owner) && !(r.rtype == Rtype::NS && cuts.contains(&r.owner)))
+            .filter(|r| !(below_cut(&r.owner) || (r.rtype == Rtype::NS && cuts.contains(&r.owner))))
             .map(|r| (r.owner.clone(), r.rtype, r.ttl))
             .collect();
         sets.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);

@@ -1,15 +1,15 @@
 //! A real NSD on a loopback high port as the oracle for differential tests,
 //! and a small independent reader for DNS messages (AXFR and responses).
 
-use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use understudy_proto::Name;
 use understudy_proto::name::{self, MAX_NAME_LEN};
 use understudy_proto::record::{Class, RdataNames, Record, Rtype};
-use understudy_proto::Name;
 
 use super::{TempDir, query};
 
@@ -52,33 +52,42 @@ impl Nsd {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("nsd must be installed (apt-get install nsd); this test fails rather than skips");
-        let nsd = Nsd { child, addr: SocketAddr::from(([127, 0, 0, 1], port)), _dir: dir };
+            .expect(
+                "nsd must be installed (apt-get install nsd); this test fails rather than skips",
+            );
+        let nsd = Nsd {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            _dir: dir,
+        };
         nsd.wait_ready(zones.iter().map(|(origin, _)| *origin));
         nsd
     }
 
     fn wait_ready<'a>(&self, origins: impl Iterator<Item = &'a str>) {
-        let deadline = Instant::now() + Duration::from_secs(20);
         for origin in origins {
             let packet = query(1, &super::name(origin), Rtype::SOA, None);
-            loop {
-                if let Some(reply) = self.ask(&packet) {
-                    if reply.get(3).is_some_and(|b| b & 0xF == 0) && reply.get(7).is_some_and(|&n| n > 0) {
-                        break;
-                    }
+            let served = |reply: &[u8]| {
+                reply.get(3).is_some_and(|b| b & 0xF == 0) && reply.get(7).is_some_and(|&n| n > 0)
+            };
+            let ready = (0..200).any(|_| {
+                let up = self.ask(&packet).is_some_and(|reply| served(&reply));
+                if !up {
+                    std::thread::sleep(Duration::from_millis(100));
                 }
-                let log = std::fs::read_to_string(self._dir.path().join("nsd.log")).unwrap_or_default();
-                assert!(Instant::now() < deadline, "nsd did not serve {origin} in time; log:\n{log}");
-                std::thread::sleep(Duration::from_millis(100));
-            }
+                up
+            });
+            let log = std::fs::read_to_string(self._dir.path().join("nsd.log")).unwrap_or_default();
+            assert!(ready, "nsd did not serve {origin} in time; log:\n{log}");
         }
     }
 
     /// One UDP exchange; `None` on timeout (NSD dropped the query).
     pub fn ask(&self, packet: &[u8]) -> Option<Vec<u8>> {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket.set_read_timeout(Some(Duration::from_millis(400))).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(400)))
+            .unwrap();
         socket.send_to(packet, self.addr).unwrap();
         let mut buf = vec![0u8; 65535];
         let (len, _) = socket.recv_from(&mut buf).ok()?;
@@ -89,8 +98,12 @@ impl Nsd {
     /// One TCP exchange (RFC 7766 framing).
     pub fn ask_tcp(&self, packet: &[u8]) -> Vec<u8> {
         let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        stream.write_all(&(packet.len() as u16).to_be_bytes()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream
+            .write_all(&(packet.len() as u16).to_be_bytes())
+            .unwrap();
         stream.write_all(packet).unwrap();
         read_framed(&mut stream)
     }
@@ -98,9 +111,13 @@ impl Nsd {
     /// The zone's records by AXFR, RDATA names decompressed.
     pub fn axfr(&self, origin: &str) -> Vec<Record> {
         let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         let packet = query(7, &super::name(origin), Rtype::AXFR, None);
-        stream.write_all(&(packet.len() as u16).to_be_bytes()).unwrap();
+        stream
+            .write_all(&(packet.len() as u16).to_be_bytes())
+            .unwrap();
         stream.write_all(&packet).unwrap();
         let mut records: Vec<Record> = Vec::new();
         let mut soas = 0;
@@ -123,13 +140,19 @@ impl Nsd {
 
 impl Drop for Nsd {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
 
 fn nsd_binary() -> PathBuf {
-    ["/usr/sbin/nsd", "/usr/local/sbin/nsd"].iter().map(PathBuf::from).find(|p| p.exists()).unwrap_or_else(|| PathBuf::from("nsd"))
+    ["/usr/sbin/nsd", "/usr/local/sbin/nsd"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("nsd"))
 }
 
 /// A port free for both UDP and TCP on 127.0.0.1.
@@ -206,7 +229,15 @@ pub fn read_message(bytes: &[u8]) -> Option<Decoded> {
             }
         }
     }
-    Some(Decoded { id: u16::from_be_bytes([header[0], header[1]]), flags, rcode, question, qdcount: count(0), sections, opt })
+    Some(Decoded {
+        id: u16::from_be_bytes([header[0], header[1]]),
+        flags,
+        rcode,
+        question,
+        qdcount: count(0),
+        sections,
+        opt,
+    })
 }
 
 fn read_options(mut rdata: &[u8]) -> Option<Vec<(u16, Vec<u8>)>> {
@@ -231,7 +262,16 @@ fn read_record(bytes: &[u8], pos: usize) -> Option<(Record, usize)> {
     let end = start + rdlen;
     bytes.get(start..end)?;
     let rdata = decompress_rdata(bytes, rtype, start, end)?;
-    Some((Record { owner, rtype, class, ttl, rdata: rdata.into() }, end))
+    Some((
+        Record {
+            owner,
+            rtype,
+            class,
+            ttl,
+            rdata: rdata.into(),
+        },
+        end,
+    ))
 }
 
 fn decompress_rdata(bytes: &[u8], rtype: Rtype, start: usize, end: usize) -> Option<Vec<u8>> {
