@@ -12,7 +12,7 @@ use super::resolve::{Resolver, wildcard_name};
 /// Most nodes walked back to find the NSEC covering a name.
 const MAX_WALK: usize = 512;
 
-impl<'n> Resolver<'n> {
+impl<'n> Resolver<'_, 'n> {
     /// Wildcard expansion (RFC 4035 §3.1.3.3, RFC 5155 §7.2.6): prove that
     /// the query name itself does not exist.
     pub(super) fn prove_wildcard_answer(&mut self, lower: &[u8], wildcard: Option<NodeRef<'n>>) {

@@ -319,9 +319,10 @@ impl Responder {
         let zone = served.snapshot.view();
         let dnssec = zone.is_signed() && query.edns.is_some_and(|edns| edns.dnssec_ok);
         let mut arena = [0u8; ARENA_LEN];
-        let mut resolver = resolve::Resolver::new(zone, query.qtype, dnssec, &mut arena);
+        let mut plan = plan::Plan::new();
+        let mut resolver = resolve::Resolver::new(zone, query.qtype, dnssec, &mut plan, &mut arena);
         resolver.class_any = query.qclass == Class::ANY.0;
-        let plan = resolver.run(query.qname);
+        resolver.run(query.qname);
         let emit = emit::Emit {
             query,
             zone,

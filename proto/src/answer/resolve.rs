@@ -35,36 +35,38 @@ pub(super) enum Step<'n> {
 }
 
 /// Runs the algorithm for one question against one zone.
-pub(crate) struct Resolver<'n> {
+pub(crate) struct Resolver<'p, 'n> {
     pub(super) zone: ZoneView<'n>,
     pub(super) qtype: u16,
     /// DO=1 and the zone is signed: RRSIGs and denial proofs are owed.
     pub(super) dnssec: bool,
     /// QCLASS ANY: answered as IN, but not authoritatively (as NSD does).
     pub(super) class_any: bool,
-    pub(super) plan: Plan<'n>,
+    /// Where the outcome goes; owned by the caller so it is never moved.
+    pub(super) plan: &'p mut Plan<'n>,
     arena: &'n mut [u8],
 }
 
-impl<'n> Resolver<'n> {
+impl<'p, 'n> Resolver<'p, 'n> {
     pub(crate) fn new(
         zone: ZoneView<'n>,
         qtype: u16,
         dnssec: bool,
+        plan: &'p mut Plan<'n>,
         arena: &'n mut [u8],
-    ) -> Resolver<'n> {
+    ) -> Resolver<'p, 'n> {
         Resolver {
             zone,
             qtype,
             dnssec,
             class_any: false,
-            plan: Plan::new(),
+            plan,
             arena,
         }
     }
 
-    /// Answers `qname` (case as in the question) and returns the plan.
-    pub(crate) fn run(mut self, qname: &'n [u8]) -> Plan<'n> {
+    /// Answers `qname` (case as in the question) into the plan.
+    pub(crate) fn run(mut self, qname: &'n [u8]) {
         let mut sname = qname;
         for step in 0..MAX_CHAIN {
             match self.step(sname, step) {
@@ -76,7 +78,6 @@ impl<'n> Resolver<'n> {
         if self.class_any {
             self.plan.authoritative = false;
         }
-        self.plan
     }
 
     fn step(&mut self, sname: &'n [u8], step: usize) -> Step<'n> {
