@@ -151,7 +151,7 @@ impl<'w> Labels<'w> {
 
     /// The label `i` from the right (0 is the rightmost), lower-cased bytes
     /// compared lazily.
-    fn from_right(&self, i: usize) -> &'w [u8] {
+    fn label_from_right(&self, i: usize) -> &'w [u8] {
         let start = self.offsets[self.count - 1 - i] as usize;
         let len = *self.wire.get(start).unwrap_or(&0) as usize;
         self.wire.get(start + 1..start + 1 + len).unwrap_or(&[])
@@ -160,7 +160,7 @@ impl<'w> Labels<'w> {
     /// RFC 4034 §6.1 order of `self` against `other`.
     fn canonical_cmp(&self, other: &Labels<'_>) -> Ordering {
         for i in 0..self.count.min(other.count) {
-            let (a, b) = (self.from_right(i), other.from_right(i));
+            let (a, b) = (self.label_from_right(i), other.label_from_right(i));
             let order = a
                 .iter()
                 .map(u8::to_ascii_lowercase)
