@@ -149,8 +149,7 @@ impl<'w> Labels<'w> {
         }
     }
 
-    /// The label `i` from the right (0 is the rightmost), lower-cased bytes
-    /// compared lazily.
+    /// The label `i` from the right (0 is the rightmost).
     fn label_from_right(&self, i: usize) -> &'w [u8] {
         let start = self.offsets[self.count - 1 - i] as usize;
         let len = *self.wire.get(start).unwrap_or(&0) as usize;
