@@ -1,13 +1,14 @@
 //! Proves the answer path never allocates: a counting global allocator
 //! watches thousands of mixed queries (positive, NXDOMAIN, NODATA, wildcard,
-//! CNAME, DNAME, referral, DNSSEC with DO, EDNS, truncation, errors).
+//! CNAME, DNAME, referral, DNSSEC with DO over NSEC and NSEC3, EDNS,
+//! truncation, errors).
 
 mod answer_support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use answer_support::{bench_zone, fake_sign, name, parse_zone, query};
+use answer_support::{bench_zone, fake_sign, fake_sign_nsec3, name, parse_zone, query};
 use understudy_proto::answer::{Outcome, Responder, Transport};
 use understudy_proto::record::Rtype;
 use understudy_proto::zone::Snapshot;
@@ -49,9 +50,31 @@ fn answering_never_allocates() {
     let (records, mix) = bench_zone(2000, 3000);
     let origin = name("bench.test.");
     let plain = Snapshot::build(&origin, records.clone()).unwrap();
-    let signed = Snapshot::build(&origin, fake_sign(&origin, records)).unwrap();
-    assert!(signed.is_signed() && !plain.is_signed());
+    let signed = Snapshot::build(&origin, fake_sign(&origin, records.clone())).unwrap();
+    let nsec3 = Snapshot::build(&origin, fake_sign_nsec3(&origin, records, 2)).unwrap();
+    assert!(signed.is_signed() && nsec3.is_signed() && !plain.is_signed());
     let dname_zone = dname_zone();
+    let nxdomain = query(
+        1,
+        &name("no-such-name.bench.test."),
+        Rtype::A,
+        Some((1232, true)),
+    );
+    let mut out = vec![0u8; 65535];
+    let Outcome::Reply(len) =
+        Responder::default().respond(&nsec3, &nxdomain, Transport::Udp, &mut out)
+    else {
+        panic!("no reply");
+    };
+    let proof = answer_support::nsd::read_message(&out[..len]).unwrap();
+    let nsec3_records = proof.sections[1]
+        .iter()
+        .filter(|r| r.rtype == Rtype::NSEC3)
+        .count();
+    assert!(
+        nsec3_records >= 2,
+        "the NSEC3 path is exercised: {nsec3_records} NSEC3 in the proof"
+    );
     let mut packets = Vec::new();
     for (i, (qname, qtype)) in mix.iter().enumerate() {
         let edns = match i % 4 {
@@ -68,10 +91,9 @@ fn answering_never_allocates() {
     packets.push(query(9, &name("bench.test."), Rtype::ANY, None));
     packets.push(query(9, &name("version.bind."), Rtype::TXT, None));
     let responder = Responder::default();
-    let mut out = vec![0u8; 65535];
     let mut replies = 0;
     COUNTING.store(true, Ordering::SeqCst);
-    for zone in [&plain, &signed, &dname_zone] {
+    for zone in [&plain, &signed, &nsec3, &dname_zone] {
         for (i, packet) in packets.iter().enumerate() {
             let transport = if i % 7 == 0 {
                 Transport::Tcp
@@ -86,7 +108,7 @@ fn answering_never_allocates() {
     COUNTING.store(false, Ordering::SeqCst);
     let allocations = ALLOCATIONS.load(Ordering::SeqCst);
     println!("{replies} replies, {allocations} allocations");
-    assert!(replies > 3 * 3000, "{replies} replies");
+    assert!(replies > 4 * 3000, "{replies} replies");
     assert_eq!(allocations, 0, "the answer path allocated");
 }
 

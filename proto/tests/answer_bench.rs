@@ -1,6 +1,7 @@
 //! Micro-benchmark of the answer function on the 100k-name benchmark zone
 //! (not a test: ignored by default). Run with
-//! `cargo test --release -p understudy-proto --test answer_bench -- --ignored --nocapture`.
+//! `cargo test --release -p understudy-proto --test answer_bench -- --ignored --nocapture`
+//! (`ANSWER_BENCH_NAMES=700000` for a zone of about a million records).
 
 mod answer_support;
 
@@ -21,7 +22,11 @@ const ROUNDS: usize = 5;
 )]
 #[ignore = "benchmark; run in release with --ignored --nocapture"]
 fn answer_ns_per_query() {
-    let (records, mix) = bench_zone(NAMES, QUERIES);
+    let names = std::env::var("ANSWER_BENCH_NAMES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(NAMES);
+    let (records, mix) = bench_zone(names, QUERIES);
     let origin = name("bench.test.");
     let started = Instant::now();
     let plain = Snapshot::build(&origin, records.clone()).unwrap();

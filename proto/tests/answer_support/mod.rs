@@ -190,6 +190,89 @@ pub fn fake_sign(origin: &Name, records: Vec<Record>) -> Vec<Record> {
     out
 }
 
+/// As [`fake_sign`] with an NSEC3 chain (SHA-1, `iterations`, salt
+/// `aabbccdd`, empty non-terminals included) instead of NSEC.
+pub fn fake_sign_nsec3(origin: &Name, records: Vec<Record>, iterations: u16) -> Vec<Record> {
+    let nsec_signed = fake_sign(origin, records);
+    let salt = [0xAA, 0xBB, 0xCC, 0xDD];
+    let mut owners: BTreeSet<Name> = BTreeSet::new();
+    for record in nsec_signed.iter().filter(|r| r.rtype == Rtype::NSEC) {
+        let mut name = Some(record.owner.clone());
+        while let Some(current) = name.filter(|n| n.is_subdomain_of(origin)) {
+            name = current.parent();
+            owners.insert(current);
+        }
+    }
+    let mut hashes: Vec<[u8; 20]> = owners
+        .iter()
+        .map(|o| nsec3_hash(o, &salt, iterations))
+        .collect();
+    hashes.sort();
+    let mut out: Vec<Record> = nsec_signed
+        .into_iter()
+        .filter(|r| {
+            r.rtype != Rtype::NSEC && !(r.rtype == Rtype::RRSIG && r.rdata.starts_with(&[0, 47]))
+        })
+        .collect();
+    let mut params = vec![1, 0];
+    params.extend(iterations.to_be_bytes());
+    params.push(4);
+    params.extend(salt);
+    out.push(Record {
+        owner: origin.clone(),
+        rtype: Rtype::NSEC3PARAM,
+        class: Class::IN,
+        ttl: 0,
+        rdata: params.clone().into(),
+    });
+    out.push(rrsig(origin, origin, Rtype::NSEC3PARAM, 0));
+    for (i, hash) in hashes.iter().enumerate() {
+        let owner = origin.prepend(base32hex(hash).as_bytes()).unwrap();
+        let mut rdata = params.clone();
+        rdata.push(20);
+        rdata.extend(hashes[(i + 1) % hashes.len()]);
+        rdata.extend([0, 1, 0x40]);
+        out.push(Record {
+            owner: owner.clone(),
+            rtype: Rtype::NSEC3,
+            class: Class::IN,
+            ttl: 300,
+            rdata: rdata.into(),
+        });
+        out.push(rrsig(origin, &owner, Rtype::NSEC3, 300));
+    }
+    out
+}
+
+fn nsec3_hash(name: &Name, salt: &[u8], iterations: u16) -> [u8; 20] {
+    use ring::digest::{Context, SHA1_FOR_LEGACY_USE_ONLY};
+    let mut input = name.to_lowercase().as_wire().to_vec();
+    let mut hash = [0u8; 20];
+    for _ in 0..=iterations {
+        let mut context = Context::new(&SHA1_FOR_LEGACY_USE_ONLY);
+        context.update(&input);
+        context.update(salt);
+        hash.copy_from_slice(context.finish().as_ref());
+        input = hash.to_vec();
+    }
+    hash
+}
+
+fn base32hex(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
+    let mut out = String::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for &byte in bytes {
+        acc = (acc << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[((acc >> bits) & 31) as usize] as char);
+        }
+    }
+    out
+}
+
 fn rrsig(signer: &Name, owner: &Name, covered: Rtype, ttl: u32) -> Record {
     let mut rdata = covered.0.to_be_bytes().to_vec();
     rdata.extend([8, owner.label_count() as u8]);
