@@ -12,7 +12,7 @@ use super::resolve::{Resolver, wildcard_name};
 /// Most nodes walked back to find the NSEC covering a name.
 const MAX_WALK: usize = 512;
 
-impl<'n> Resolver<'n> {
+impl<'n> Resolver<'_, 'n> {
     /// Wildcard expansion (RFC 4035 §3.1.3.3, RFC 5155 §7.2.6): prove that
     /// the query name itself does not exist.
     pub(super) fn prove_wildcard_answer(&mut self, lower: &[u8], wildcard: Option<NodeRef<'n>>) {
@@ -58,6 +58,7 @@ impl<'n> Resolver<'n> {
     ) {
         match (self.zone.nsec3(), wildcard) {
             (Some(chain), Some(encloser)) => {
+                // With the next closer name covered already: RFC 5155 §7.2.5.
                 self.closest_encloser_proof(chain, lower, encloser.label_count());
                 self.add_nsec3_matching(chain, node.name());
             }
@@ -67,10 +68,7 @@ impl<'n> Resolver<'n> {
                     self.closest_encloser_proof(chain, lower, node.label_count().saturating_sub(1));
                 }
             }
-            (None, Some(_)) => {
-                self.add_nsec_covering(lower);
-                self.add_nsec_at(node);
-            }
+            (None, Some(_)) => self.add_nsec_at(node),
             (None, None) if node.rrset(Rtype::NSEC.0).is_some() => self.add_nsec_at(node),
             (None, None) => self.add_nsec_covering(lower),
         }

@@ -17,7 +17,7 @@ use super::resolve::lowercase;
 use super::writer::{Full, Writer};
 
 /// Most additional RRsets in one response.
-const MAX_ADDITIONAL: usize = 32;
+const MAX_ADDITIONAL: usize = 64;
 
 /// Everything needed to write one answer.
 pub(crate) struct Emit<'q, 'n> {
@@ -110,58 +110,69 @@ impl<'n> Emit<'_, 'n> {
     }
 
     /// A/AAAA of the targets of NS, MX and SRV records in the answer and
-    /// authority sections, from this zone (glue only for NS). Returns
-    /// whether TC is owed for lost in-domain glue.
+    /// authority sections, from this zone (glue only for NS): every A first,
+    /// then every AAAA, as NSD orders them. Returns whether TC is owed for
+    /// lost in-domain glue.
     fn write_additional(&self, writer: &mut Writer<'_, 'n>, count: &mut u16) -> bool {
-        let mut added = [(0u32, 0u16); MAX_ADDITIONAL];
-        let mut added_len = 0;
-        for item in self.plan.items() {
-            let Data::Rrset(rrset) = item.data else {
-                continue;
-            };
-            let target_at = match Rtype(rrset.rtype) {
-                Rtype::NS => 0,
-                Rtype::MX => 2,
-                Rtype::SRV => 6,
-                _ => continue,
-            };
-            for rdata in rrset.rdatas() {
-                let Some(target) = rdata.get(target_at..) else {
+        let mut added = Added {
+            keys: [(0, 0); MAX_ADDITIONAL],
+            len: 0,
+        };
+        for rtype in [Rtype::A.0, Rtype::AAAA.0] {
+            for item in self.plan.items() {
+                let Data::Rrset(rrset) = item.data else {
                     continue;
                 };
-                let Some(node) = self.additional_node(target, rrset.rtype == Rtype::NS.0) else {
-                    continue;
+                let target_at = match Rtype(rrset.rtype) {
+                    Rtype::NS => 0,
+                    Rtype::MX => 2,
+                    Rtype::SRV => 6,
+                    _ => continue,
                 };
-                for rtype in [Rtype::A.0, Rtype::AAAA.0] {
-                    let Some(address) = node.rrset(rtype) else {
-                        continue;
-                    };
-                    let key = (node.index(), rtype);
-                    if added[..added_len].contains(&key)
-                        || self.plan.contains(Section::Answer, key.0, rtype)
-                    {
-                        continue;
+                let glue_allowed = rrset.rtype == Rtype::NS.0;
+                for target in rrset.rdatas().filter_map(|rdata| rdata.get(target_at..)) {
+                    if self.add_address(writer, target, rtype, glue_allowed, &mut added, count) {
+                        return true;
                     }
-                    let mark = writer.mark();
-                    match self.put_rrset(writer, node.name(), address, None, true) {
-                        Ok(written) => *count += written,
-                        Err(Full) => {
-                            writer.rollback(mark);
-                            if self.is_in_domain_glue(target) {
-                                return true;
-                            }
-                            continue;
-                        }
-                    }
-                    if added_len == MAX_ADDITIONAL {
-                        return false;
-                    }
-                    added[added_len] = key;
-                    added_len += 1;
                 }
             }
         }
         false
+    }
+
+    /// Adds the `rtype` RRset of `target`, if there is one and it is new.
+    /// Returns whether it did not fit and is in-domain glue (TC owed).
+    fn add_address(
+        &self,
+        writer: &mut Writer<'_, 'n>,
+        target: &[u8],
+        rtype: u16,
+        glue_allowed: bool,
+        added: &mut Added,
+        count: &mut u16,
+    ) -> bool {
+        let Some(node) = self.additional_node(target, glue_allowed) else {
+            return false;
+        };
+        let Some(address) = node.rrset(rtype) else {
+            return false;
+        };
+        let key = (node.index(), rtype);
+        if added.contains(key) || self.plan.contains(Section::Answer, key.0, rtype) {
+            return false;
+        }
+        let mark = writer.mark();
+        match self.put_rrset(writer, node.name(), address, None, true) {
+            Ok(written) => {
+                *count += written;
+                added.push(key);
+                false
+            }
+            Err(Full) => {
+                writer.rollback(mark);
+                self.is_in_domain_glue(target)
+            }
+        }
     }
 
     /// The node owning an additional-section target, if it may be used:
@@ -178,6 +189,27 @@ impl<'n> Emit<'_, 'n> {
         self.plan
             .referral
             .is_some_and(|cut| name::is_subdomain(target, cut))
+    }
+}
+
+/// Additional RRsets written so far, by (node, type).
+struct Added {
+    keys: [(u32, u16); MAX_ADDITIONAL],
+    len: usize,
+}
+
+impl Added {
+    fn contains(&self, key: (u32, u16)) -> bool {
+        self.keys[..self.len].contains(&key)
+    }
+
+    /// Remembers `key` (beyond the capacity, a target named twice could
+    /// be written twice: harmless, and only with over 64 address RRsets).
+    fn push(&mut self, key: (u32, u16)) {
+        if self.len < MAX_ADDITIONAL {
+            self.keys[self.len] = key;
+            self.len += 1;
+        }
     }
 }
 

@@ -37,6 +37,14 @@ const CLASSIC_UDP_LIMIT: usize = 512;
 const TCP_LIMIT: usize = 65535;
 /// RFC 8914 §4.4 "Stale Answer".
 const EDE_STALE_ANSWER: u16 = 3;
+/// RFC 8914 §4.19 "Prohibited": a CHAOS name the operator disabled (as NSD).
+const EDE_PROHIBITED: u16 = 18;
+/// RFC 8914 §4.21 "Not Authoritative": a name outside our zones (as NSD).
+const EDE_NOT_AUTHORITATIVE: u16 = 20;
+/// RFC 8914 §4.22 "Not Supported": other classes and CHAOS names (as NSD).
+const EDE_NOT_SUPPORTED: u16 = 21;
+/// RFC 8914 §4.25 "Invalid Data": an expired zone (as NSD).
+const EDE_INVALID_DATA: u16 = 24;
 /// Room for names synthesised from DNAMEs while answering one query.
 const ARENA_LEN: usize = 4 * MAX_NAME_LEN;
 
@@ -273,7 +281,7 @@ impl Responder {
                     query.recursion_desired,
                     rcode::REFUSED,
                 )?;
-                Some(append_opt(out, len, limit, opt(None)))
+                Some(append_opt(out, len, limit, opt(Some(EDE_NOT_SUPPORTED))))
             }
         }
     }
@@ -294,7 +302,7 @@ impl Responder {
                 query,
                 rcode::REFUSED,
                 None,
-                self.opt(query, None),
+                self.opt(query, Some(EDE_NOT_AUTHORITATIVE)),
             );
         };
         if served.freshness == Freshness::Expired {
@@ -304,16 +312,17 @@ impl Responder {
                 query,
                 rcode::SERVFAIL,
                 None,
-                self.opt(query, None),
+                self.opt(query, Some(EDE_INVALID_DATA)),
             );
         }
         let ede = (served.freshness == Freshness::Stale).then_some(EDE_STALE_ANSWER);
         let zone = served.snapshot.view();
         let dnssec = zone.is_signed() && query.edns.is_some_and(|edns| edns.dnssec_ok);
         let mut arena = [0u8; ARENA_LEN];
-        let mut resolver = resolve::Resolver::new(zone, query.qtype, dnssec, &mut arena);
+        let mut plan = plan::Plan::new();
+        let mut resolver = resolve::Resolver::new(zone, query.qtype, dnssec, &mut plan, &mut arena);
         resolver.class_any = query.qclass == Class::ANY.0;
-        let plan = resolver.run(query.qname);
+        resolver.run(query.qname);
         let emit = emit::Emit {
             query,
             zone,
@@ -328,25 +337,18 @@ impl Responder {
         let mut buffer = [0u8; MAX_NAME_LEN];
         let lower = query.lower_qname(&mut buffer);
         let wants_txt = query.qtype == Rtype::TXT.0 || query.qtype == Rtype::ANY.0;
-        let text = match reply::chaos_name(lower) {
-            _ if !wants_txt => None,
-            ChaosName::Identity => self.config.identity.as_deref(),
-            ChaosName::Version => self.config.version.as_deref(),
-            ChaosName::Other => None,
+        let (text, ede) = match reply::chaos_name(lower) {
+            _ if !wants_txt => (None, EDE_NOT_SUPPORTED),
+            ChaosName::Identity => (self.config.identity.as_deref(), EDE_PROHIBITED),
+            ChaosName::Version => (self.config.version.as_deref(), EDE_PROHIBITED),
+            ChaosName::Other => (None, EDE_NOT_SUPPORTED),
         };
-        let rcode = if text.is_some() {
-            rcode::NOERROR
-        } else {
-            reply::CHAOS_REFUSED
+        let (rcode, ede) = match text {
+            Some(_) => (rcode::NOERROR, None),
+            None => (rcode::REFUSED, Some(ede)),
         };
-        reply::simple(
-            out,
-            limit,
-            query,
-            rcode,
-            text.map(str::as_bytes),
-            self.opt(query, None),
-        )
+        let text = text.map(str::as_bytes);
+        reply::simple(out, limit, query, rcode, text, self.opt(query, ede))
     }
 
     /// Our OPT RR, if the query had one: payload, DO echoed, NSID if asked.

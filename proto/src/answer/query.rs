@@ -89,7 +89,16 @@ pub(crate) fn parse(packet: &[u8]) -> Parsed<'_> {
     if op != opcode::QUERY && op != opcode::NOTIFY {
         return error(rcode::NOTIMP);
     }
-    if flags & 0x000F != 0 || count(0) != 1 {
+    if count(0) != 1 {
+        // NSD clears every flag, RD included, for a wrong question count.
+        return Parsed::Error {
+            id,
+            opcode: op,
+            recursion_desired: false,
+            rcode: rcode::FORMERR,
+        };
+    }
+    if flags & 0x000F != 0 {
         return error(rcode::FORMERR);
     }
     match parse_sections(packet, op, [count(0), count(1), count(2), count(3)]) {
@@ -197,20 +206,37 @@ struct RawRr<'q> {
 }
 
 fn read_rr(packet: &[u8], pos: usize) -> Option<RawRr<'_>> {
-    let mut scratch = [0u8; MAX_NAME_LEN];
-    let (len, after_name) = name::read_compressed_into(packet, pos, &mut scratch).ok()?;
+    let (owner_is_root, after_name) = skip_name(packet, pos)?;
     let fixed = packet.get(after_name..after_name + 10)?;
     let rdlen = u16::from_be_bytes([fixed[8], fixed[9]]) as usize;
     let rdata_start = after_name + 10;
     let rdata = packet.get(rdata_start..rdata_start + rdlen)?;
     Some(RawRr {
-        owner_is_root: len == 1,
+        owner_is_root,
         rtype: u16::from_be_bytes([fixed[0], fixed[1]]),
         class: u16::from_be_bytes([fixed[2], fixed[3]]),
         ttl: u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]),
         rdata,
         end: rdata_start + rdlen,
     })
+}
+
+/// Steps over a possibly compressed owner name without reading it (as NSD's
+/// `packet_skip_dname`); returns whether it is the root and where it ends.
+fn skip_name(packet: &[u8], mut pos: usize) -> Option<(bool, usize)> {
+    let start = pos;
+    loop {
+        let len = *packet.get(pos)? as usize;
+        match len & 0xC0 {
+            0xC0 => {
+                packet.get(pos + 1)?;
+                return Some((false, pos + 2));
+            }
+            0x00 if len == 0 => return Some((pos == start, pos + 1)),
+            0x00 if pos + 1 + len - start <= MAX_NAME_LEN => pos += 1 + len,
+            _ => return None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The fixed parts of every response: header, question, OPT, and the small
 //! responses that need no zone (errors, BADVERS, CHAOS identity).
 
-use crate::record::{Class, Rtype, rcode};
+use crate::record::{Class, Rtype};
 
 use super::query::{HEADER_LEN, Query};
 use super::writer::{Full, Writer};
@@ -178,6 +178,3 @@ pub(crate) fn chaos_name(lower: &[u8]) -> ChaosName {
         _ => ChaosName::Other,
     }
 }
-
-/// RCODE of a CHAOS answer that has no TXT to give.
-pub(crate) const CHAOS_REFUSED: u16 = rcode::REFUSED;

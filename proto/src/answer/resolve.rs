@@ -35,36 +35,38 @@ pub(super) enum Step<'n> {
 }
 
 /// Runs the algorithm for one question against one zone.
-pub(crate) struct Resolver<'n> {
+pub(crate) struct Resolver<'p, 'n> {
     pub(super) zone: ZoneView<'n>,
     pub(super) qtype: u16,
     /// DO=1 and the zone is signed: RRSIGs and denial proofs are owed.
     pub(super) dnssec: bool,
     /// QCLASS ANY: answered as IN, but not authoritatively (as NSD does).
     pub(super) class_any: bool,
-    pub(super) plan: Plan<'n>,
+    /// Where the outcome goes; owned by the caller so it is never moved.
+    pub(super) plan: &'p mut Plan<'n>,
     arena: &'n mut [u8],
 }
 
-impl<'n> Resolver<'n> {
+impl<'p, 'n> Resolver<'p, 'n> {
     pub(crate) fn new(
         zone: ZoneView<'n>,
         qtype: u16,
         dnssec: bool,
+        plan: &'p mut Plan<'n>,
         arena: &'n mut [u8],
-    ) -> Resolver<'n> {
+    ) -> Resolver<'p, 'n> {
         Resolver {
             zone,
             qtype,
             dnssec,
             class_any: false,
-            plan: Plan::new(),
+            plan,
             arena,
         }
     }
 
-    /// Answers `qname` (case as in the question) and returns the plan.
-    pub(crate) fn run(mut self, qname: &'n [u8]) -> Plan<'n> {
+    /// Answers `qname` (case as in the question) into the plan.
+    pub(crate) fn run(mut self, qname: &'n [u8]) {
         let mut sname = qname;
         for step in 0..MAX_CHAIN {
             match self.step(sname, step) {
@@ -76,7 +78,6 @@ impl<'n> Resolver<'n> {
         if self.class_any {
             self.plan.authoritative = false;
         }
-        self.plan
     }
 
     fn step(&mut self, sname: &'n [u8], step: usize) -> Step<'n> {
@@ -174,9 +175,13 @@ impl<'n> Resolver<'n> {
             r.rtype != Rtype::NSEC3.0 && !(self.dnssec && r.rtype == Rtype::RRSIG.0)
         };
         let mut rrsets = node.rrsets().filter(usable);
-        let first_preferred = rrsets
-            .clone()
-            .find(|r| preferred.iter().any(|t| t.0 == r.rtype));
+        // NSD takes the first preferred RRset in load order, where the SOA leads.
+        let soa = rrsets.clone().find(|r| r.rtype == Rtype::SOA.0);
+        let first_preferred = soa.or_else(|| {
+            rrsets
+                .clone()
+                .find(|r| preferred.iter().any(|t| t.0 == r.rtype))
+        });
         let normal = rrsets
             .clone()
             .find(|r| !unwanted.iter().any(|t| t.0 == r.rtype));
@@ -196,14 +201,20 @@ impl<'n> Resolver<'n> {
             }
         }
         self.plan.rcode = rcode::NXDOMAIN;
-        self.add_negative_soa();
+        // NSD's order: the denial records, then the SOA (it decides what
+        // survives truncation).
         if self.dnssec {
             self.prove_nxdomain(lower, encloser);
         }
+        self.add_negative_soa();
         Step::Done
     }
 
     fn nodata(&mut self, node: NodeRef<'n>, lower: &[u8], wildcard: Option<NodeRef<'n>>) {
+        if wildcard.is_some() {
+            // No exact match first, as NSD orders a wildcard NODATA.
+            self.prove_wildcard_answer(lower, wildcard);
+        }
         self.add_negative_soa();
         if self.dnssec {
             self.prove_nodata(node, lower, wildcard);

@@ -568,3 +568,61 @@ fn expired_zone_is_servfail_and_stale_carries_ede() {
     );
     assert_eq!(Message::from_vec(&out[..len]).unwrap().answers.len(), 2);
 }
+
+struct Pair<'a>(&'a Snapshot, &'a Snapshot);
+
+impl ZoneSet for Pair<'_> {
+    fn find(&self, origin: &[u8]) -> Option<ServedZone<'_>> {
+        self.0.find(origin).or_else(|| self.1.find(origin))
+    }
+}
+
+#[test]
+fn rfc4035_3_1_4_1_ds_for_a_child_apex_comes_from_the_served_parent() {
+    let parent = zone();
+    let child = snapshot(
+        "sub.example.",
+        "sub.example. 60 SOA ns.sub.example. h.sub.example. 9 1 1 1 60\n\
+         sub.example. 60 NS ns.sub.example.\n\
+         ns.sub.example. 60 A 192.0.2.30\n\
+         www.sub.example. 60 A 192.0.2.31\n",
+    );
+    let zones = Pair(&child, &parent);
+    let responder = Responder::default();
+    let ds = respond_with(
+        &responder,
+        &zones,
+        &query("sub.example.", Rtype::DS, None),
+        Transport::Udp,
+    );
+    assert!(ds.metadata.authoritative);
+    assert_eq!(answers(&ds).len(), 1, "the parent's DS");
+    let a = respond_with(
+        &responder,
+        &zones,
+        &query("www.sub.example.", Rtype::A, None),
+        Transport::Udp,
+    );
+    assert_eq!(
+        answers(&a),
+        ["www.sub.example. 60 IN A 192.0.2.31"],
+        "the child answers below its apex"
+    );
+    let soa = respond_with(
+        &responder,
+        &zones,
+        &query("sub.example.", Rtype::SOA, None),
+        Transport::Udp,
+    );
+    assert!(soa.metadata.authoritative && answers(&soa).len() == 1);
+    let alone = respond_with(
+        &responder,
+        &child,
+        &query("sub.example.", Rtype::DS, None),
+        Transport::Udp,
+    );
+    assert!(
+        alone.metadata.authoritative && answers(&alone).is_empty(),
+        "NODATA from the child"
+    );
+}

@@ -314,19 +314,32 @@ impl BodyBuilder {
         } else {
             None
         };
-        let index = hash::build_index(self.nodes.iter().map(|node| {
-            let start = node.name_start as usize;
-            &self.names[start..start + node.name_len as usize]
-        }));
+        let mut nodes =
+            Vec::with_capacity(self.names.len() + self.images.len() + self.nodes.len() * 64);
+        let mut offsets = Vec::with_capacity(self.nodes.len());
+        for (index, node) in self.nodes.iter().enumerate() {
+            offsets.push(offset_u32(nodes.len())?);
+            let rrsets = &self.rrsets[node.rrsets_start as usize..node.rrsets_end as usize];
+            super::node::encode(
+                &mut nodes,
+                index as u32,
+                node,
+                self.node_name(index as u32),
+                rrsets,
+                &self.images,
+            )?;
+        }
+        offset_u32(nodes.len())?;
+        let index = hash::build_index(
+            (0..self.nodes.len()).map(|i| (self.node_name(i as u32), offsets[i])),
+        );
         Ok(Body {
             origin,
             serial,
             signed,
             record_count: record_count as u64,
-            names: self.names,
-            nodes: self.nodes,
-            rrsets: self.rrsets,
-            images: self.images,
+            nodes,
+            offsets,
             index,
             nsec3,
         })

@@ -23,6 +23,7 @@ mod error;
 mod hash;
 mod header;
 mod layout;
+mod node;
 mod nsec3;
 mod rdata;
 mod view;
