@@ -3,7 +3,7 @@
 //! and a few lines of std networking to talk to them.
 //!
 //! A server that is not installed makes the test fail, never skip.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod servers;
 
