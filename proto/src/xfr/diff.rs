@@ -246,40 +246,39 @@ fn condense(diffs: &[Diff]) -> Result<HashMap<Vec<u8>, Change<'_>>, ApplyError> 
     for diff in diffs {
         for record in diff.removed.iter().filter(|r| r.rtype != Rtype::SOA) {
             identity(record, &mut key);
-            match changes.get_mut(key.as_slice()) {
-                Some(change) if change.after.is_none() => {
-                    return Err(ApplyError::RemoveAbsent(Box::new(record.clone())));
-                }
-                Some(change) => change.after = None,
-                None => {
-                    let change = Change {
-                        present_before: true,
-                        after: None,
-                        seen: false,
-                        first: record,
-                    };
-                    changes.insert(key.clone(), change);
-                }
-            }
+            fold(&mut changes, &key, record, false)?;
         }
         for record in diff.added.iter().filter(|r| r.rtype != Rtype::SOA) {
             identity(record, &mut key);
-            match changes.get_mut(key.as_slice()) {
-                Some(change) if change.after.is_some() => {
-                    return Err(ApplyError::AddPresent(Box::new(record.clone())));
-                }
-                Some(change) => change.after = Some(record),
-                None => {
-                    let change = Change {
-                        present_before: false,
-                        after: Some(record),
-                        seen: false,
-                        first: record,
-                    };
-                    changes.insert(key.clone(), change);
-                }
-            }
+            fold(&mut changes, &key, record, true)?;
         }
     }
     Ok(changes)
+}
+
+/// Records one removal or addition of `record` in `changes`.
+fn fold<'a>(
+    changes: &mut HashMap<Vec<u8>, Change<'a>>,
+    key: &[u8],
+    record: &'a Record,
+    add: bool,
+) -> Result<(), ApplyError> {
+    let Some(change) = changes.get_mut(key) else {
+        let change = Change {
+            present_before: !add,
+            after: add.then_some(record),
+            seen: false,
+            first: record,
+        };
+        changes.insert(key.to_vec(), change);
+        return Ok(());
+    };
+    match (add, change.after.is_some()) {
+        (false, false) => Err(ApplyError::RemoveAbsent(Box::new(record.clone()))),
+        (true, true) => Err(ApplyError::AddPresent(Box::new(record.clone()))),
+        _ => {
+            change.after = add.then_some(record);
+            Ok(())
+        }
+    }
 }
