@@ -98,7 +98,7 @@ impl std::fmt::Debug for Outcome {
 fn assert_full_zone(outcome: &Outcome, hosts: usize) {
     assert_eq!(
         outcome.records.len(),
-        zone_record_count(hosts) + 1,
+        zone_record_count(hosts, 0) + 1,
         "SOA first and last"
     );
     assert!(
