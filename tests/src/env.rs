@@ -31,6 +31,21 @@ pub fn fixture(name: &str) -> String {
         .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()))
 }
 
+/// Every fixture zone as (origin, master-file text), sorted by origin.
+pub fn fixture_zones() -> Vec<(String, String)> {
+    let mut zones: Vec<(String, String)> = std::fs::read_dir(zones_dir())
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", zones_dir().display()))
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let origin = format!("{}.", file.strip_suffix(".zone")?);
+            Some((origin, fixture(&file)))
+        })
+        .collect();
+    zones.sort();
+    zones
+}
+
 /// The path of a required binary; panics with an install hint when absent
 /// (a missing server is a failure, never a skip).
 pub fn binary(name: &str) -> PathBuf {

@@ -16,9 +16,10 @@ pub mod query;
 pub mod servers;
 pub mod understudy;
 pub mod wire;
+pub mod zones;
 
 pub use client::Transport;
-pub use env::{TestDir, fixture, free_port};
+pub use env::{TestDir, fixture, fixture_zones, free_port};
 pub use process::{poll_until, wait_until};
 pub use servers::{Kind, Server, ServerSpec, Signing, TsigKey};
 pub use understudy::{Config, Understudy, ZoneConfig};

@@ -77,8 +77,13 @@ pub(super) fn config(server: &Server) -> String {
     } else {
         "ixfr-from-differences no; provide-ixfr no;"
     };
+    let identity = spec
+        .identity
+        .as_ref()
+        .map(|i| format!("server-id \"{i}\"; version \"{i}\"; hostname \"{i}\";"))
+        .unwrap_or_default();
     let mut text = format!(
-        "options {{\n    directory \"{dir}\";\n    pid-file \"{dir}/named.pid\";\n    \
+        "options {{\n    {identity}\n    directory \"{dir}\";\n    pid-file \"{dir}/named.pid\";\n    \
          session-keyfile \"{dir}/session.key\";\n    managed-keys-directory \"{dir}\";\n    \
          listen-on port {port} {{ 127.0.0.1; }};\n    {listen6}\n    recursion no;\n    \
          allow-query {{ any; }};\n    dnssec-validation no;\n    querylog no;\n    \

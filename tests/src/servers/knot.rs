@@ -56,6 +56,13 @@ pub(super) fn config(server: &Server) -> String {
          database:\n    storage: \"{dir}/db\"\n\
          control:\n    listen: \"{dir}/knot.sock\"\n"
     );
+    if let Some(identity) = &spec.identity {
+        let marker = "    background-workers: 1\n";
+        let extra = format!(
+            "{marker}    identity: \"{identity}\"\n    version: \"{identity}\"\n    nsid: \"{identity}\"\n"
+        );
+        text = text.replacen(marker, &extra, 1);
+    }
     let key_ref = spec
         .tsig
         .as_ref()

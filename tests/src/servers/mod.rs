@@ -104,6 +104,11 @@ pub struct ServerSpec {
     pub signing: Option<Signing>,
     /// Also listen on ::1.
     pub ipv6: bool,
+    /// NSID, CHAOS identity and version string (default: the server's own).
+    pub identity: Option<String>,
+    /// The port to listen on (default: a fresh free port), so that a
+    /// primary can be told where its secondary will be before it starts.
+    pub port: Option<u16>,
 }
 
 impl ServerSpec {
@@ -166,6 +171,19 @@ impl ServerSpec {
         self
     }
 
+    /// Answers NSID, `id.server`/`hostname.bind` and `version.bind` with
+    /// `identity`.
+    pub fn identity(mut self, identity: &str) -> ServerSpec {
+        self.identity = Some(identity.to_string());
+        self
+    }
+
+    /// Listens on `port` instead of a fresh one.
+    pub fn port(mut self, port: u16) -> ServerSpec {
+        self.port = Some(port);
+        self
+    }
+
     fn transfer_prefixes(&self) -> Vec<String> {
         if self.allow_transfer.is_empty() {
             vec!["127.0.0.0/8".into(), "::1".into()]
@@ -213,16 +231,19 @@ impl Server {
     /// every primary zone answers its SOA.
     pub fn start(kind: Kind, spec: ServerSpec) -> Server {
         let dir = TestDir::new(kind.name());
+        let port = spec.port.unwrap_or_else(free_port);
         let mut server = Server {
             kind,
             spec,
-            port: free_port(),
+            port,
             control_port: free_port(),
             daemon: None,
             dir,
         };
-        std::fs::create_dir_all(server.dir.join("zones"))
-            .unwrap_or_else(|e| panic!("cannot create zones dir: {e}"));
+        for sub in ["zones", "db"] {
+            std::fs::create_dir_all(server.dir.join(sub))
+                .unwrap_or_else(|e| panic!("cannot create {sub} dir: {e}"));
+        }
         for zone in server.spec.zones.clone() {
             if let ZoneSource::Text(text) = &zone.source {
                 std::fs::write(server.zone_file(&zone.name), text)

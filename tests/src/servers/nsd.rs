@@ -56,6 +56,14 @@ pub(super) fn config(server: &Server) -> String {
          xfrd-reload-timeout: 0\n    rrl-ratelimit: 0\n    rrl-whitelist-ratelimit: 0\n\
          remote-control:\n    control-enable: yes\n    control-interface: \"{dir}/nsd.ctl\"\n"
     );
+    if let Some(identity) = &spec.identity {
+        let hex: String = identity.bytes().map(|b| format!("{b:02x}")).collect();
+        let _ = write!(
+            text,
+            "server:\n    identity: \"{identity}\"\n    version: \"{identity}\"\n    \
+             hide-version: no\n    nsid: \"{hex}\"\n"
+        );
+    }
     let key = spec.tsig.as_ref().map_or("NOKEY", |k| k.name.as_str());
     if let Some(tsig) = &spec.tsig {
         let _ = write!(
