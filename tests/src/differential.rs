@@ -244,3 +244,14 @@ pub fn report(differences: &[Difference]) -> String {
     }
     text
 }
+
+/// Whether the only difference is that the left server added the zone's NS
+/// RRset to the authority section (and its addresses to the additional
+/// section) of an otherwise identical answer: NSD does, Knot does not, and
+/// RFC 1034 §4.3.2 and RFC 2181 §6.1 allow both.
+pub fn left_only_adds_authority_ns(difference: &Difference) -> bool {
+    difference.details.iter().all(|line| {
+        (line.starts_with("authority: only left:") && line.contains(" IN NS "))
+            || line.starts_with("additional: only left:")
+    })
+}

@@ -9,6 +9,7 @@ pub mod client;
 pub mod differential;
 pub mod dig;
 pub mod env;
+pub mod fixtures;
 pub mod message;
 pub mod metrics;
 pub mod process;
