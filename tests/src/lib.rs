@@ -10,6 +10,7 @@ pub mod differential;
 pub mod dig;
 pub mod env;
 pub mod fixtures;
+pub mod interop;
 pub mod message;
 pub mod metrics;
 pub mod process;

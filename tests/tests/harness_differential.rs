@@ -103,3 +103,49 @@ fn nsd_and_knot_differ_only_where_documented() {
         .collect();
     assert_eq!(found, expected, "NSD vs Knot differences changed:\n{full}");
 }
+
+/// The signed-zone check used by the interop tests, with a Knot secondary
+/// in place of understudy: a real secondary passes it.
+#[test]
+fn a_knot_secondary_passes_the_signed_zone_check() {
+    use understudy_e2e::differential::compare_with_oracles;
+    use understudy_e2e::interop::SignedSetup;
+    use understudy_e2e::servers::{Kind, Signing};
+    for (kind, signing, origin) in [
+        (Kind::Nsd, Signing::Nsec, "wildcard.test."),
+        (Kind::Bind, Signing::Nsec3, "deleg.test."),
+    ] {
+        let setup = SignedSetup::new(kind, signing, origin);
+        let secondary = servers::knot(
+            ServerSpec::new()
+                .identity(fixtures::IDENTITY)
+                .secondary_zone(origin, &[setup.primary_addr()]),
+        );
+        secondary.wait_serial(origin, setup.serial, fixtures::TRANSFER_TIMEOUT);
+        let differences = compare_with_oracles(
+            secondary.addr(),
+            &setup.oracles(),
+            &fixtures::queries(origin),
+        );
+        assert!(differences.is_empty(), "{kind:?}: {}", report(&differences));
+        let denial = match signing {
+            Signing::Nsec => " IN NSEC ",
+            Signing::Nsec3 => " IN NSEC3 ",
+        };
+        let nx = Query::parse(&format!("nx-name.ns1.{origin} A do")).expect("query");
+        match understudy_e2e::differential::outcome(setup.primary_addr(), &nx) {
+            understudy_e2e::differential::Outcome::Reply(reply) => {
+                assert!(reply.header.contains("NXDOMAIN"), "{reply:?}");
+                assert!(
+                    reply.authority.iter().any(|r| r.contains(denial)),
+                    "{reply:?}"
+                );
+                assert!(
+                    reply.authority.iter().any(|r| r.contains(" IN RRSIG ")),
+                    "{reply:?}"
+                );
+            }
+            other => panic!("{kind:?} did not answer: {other:?}"),
+        }
+    }
+}
