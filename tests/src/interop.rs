@@ -58,8 +58,9 @@ pub fn axfr_text(server: SocketAddr, zone: &str, extra: &[&str]) -> DigAnswer {
 }
 
 /// Queries for every (owner, type) pair of the primary's AXFR of `zone`.
-pub fn queries_for_zone(primary: SocketAddr, zone: &str) -> Vec<Query> {
-    let answer = axfr_text(primary, zone, &[]);
+/// `dig_args` may carry `-y KEY` for primaries that require TSIG.
+pub fn queries_for_zone(primary: SocketAddr, zone: &str, dig_args: &[&str]) -> Vec<Query> {
+    let answer = axfr_text(primary, zone, dig_args);
     let pairs: BTreeSet<(String, String)> = answer
         .records("answer")
         .into_iter()
@@ -85,9 +86,14 @@ pub fn queries_for_zone(primary: SocketAddr, zone: &str) -> Vec<Query> {
 
 /// Every record of the primary's zone is answered identically by the node
 /// (answer sections compared; authority may differ by style).
-pub fn assert_serves_same_records(primary: SocketAddr, node: SocketAddr, zone: &str) {
+pub fn assert_serves_same_records(
+    primary: SocketAddr,
+    node: SocketAddr,
+    zone: &str,
+    dig_args: &[&str],
+) {
     let mut differences = Vec::new();
-    for query in queries_for_zone(primary, zone) {
+    for query in queries_for_zone(primary, zone, dig_args) {
         let (want, got) = (
             differential::outcome(primary, &query),
             differential::outcome(node, &query),
@@ -131,13 +137,13 @@ pub fn axfr_then_ixfr_after_notify(kind: Kind) {
     );
     let node = Understudy::start(config.zone(ZoneConfig::new(EXAMPLE, &[primary.addr()])));
     node.wait_serial(EXAMPLE, 1, FIRST_TRANSFER);
-    assert_serves_same_records(primary.addr(), node.addr(), EXAMPLE);
+    assert_serves_same_records(primary.addr(), node.addr(), EXAMPLE, &[]);
 
     let before = transfer_lines(&primary).len();
     primary.update_zone(EXAMPLE, &example_changed(2, 200, 3));
     let took = node.wait_serial(EXAMPLE, 2, NOTIFY_BOUND);
     eprintln!("{kind:?}: change served {took:?} after the reload");
-    assert_serves_same_records(primary.addr(), node.addr(), EXAMPLE);
+    assert_serves_same_records(primary.addr(), node.addr(), EXAMPLE, &[]);
     let after = transfer_lines(&primary);
     let new: Vec<&String> = after.iter().skip(before).collect();
     let ixfr = new
@@ -165,7 +171,8 @@ pub fn tsig_success(kind: Kind) {
     node.wait_serial(EXAMPLE, 1, FIRST_TRANSFER);
     primary.update_zone(EXAMPLE, &example_changed(2, 20, 2));
     node.wait_serial(EXAMPLE, 2, NOTIFY_BOUND);
-    assert_serves_same_records(primary.addr(), node.addr(), EXAMPLE);
+    let key_arg = key().to_dig_arg();
+    assert_serves_same_records(primary.addr(), node.addr(), EXAMPLE, &["-y", &key_arg]);
 }
 
 /// With a wrong secret the primary refuses the node; the node keeps
