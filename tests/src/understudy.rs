@@ -368,6 +368,13 @@ impl Understudy {
             .unwrap_or_else(|e| panic!("ctl {all:?} printed invalid JSON ({e}):\n{text}"))
     }
 
+    /// Every zone's entry of `ctl zone status --json` (the `zones` array).
+    pub fn zone_statuses(&self) -> Vec<serde_json::Value> {
+        let status = self.ctl_json(&["zone", "status"]);
+        let zones = status.get("zones").unwrap_or(&status);
+        zones.as_array().cloned().unwrap_or_default()
+    }
+
     /// Scrapes `/metrics`.
     pub fn metrics(&self) -> Metrics {
         let (status, body) = http_get(self.metrics_addr(), "/metrics")
@@ -425,4 +432,21 @@ impl Understudy {
     pub fn dir(&self) -> &TestDir {
         &self.dir
     }
+}
+
+/// A status entry's time field (`next_refresh`, `expires_at`, …) in Unix
+/// seconds: either a number or an object with `unix_seconds`.
+pub fn status_time(entry: &serde_json::Value, field: &str) -> Option<i64> {
+    let value = entry.get(field)?;
+    value
+        .as_i64()
+        .or_else(|| value.get("unix_seconds").and_then(serde_json::Value::as_i64))
+}
+
+/// A status entry's zone name (`zone` or `name`).
+pub fn status_zone(entry: &serde_json::Value) -> Option<&str> {
+    entry
+        .get("zone")
+        .or_else(|| entry.get("name"))
+        .and_then(serde_json::Value::as_str)
 }
