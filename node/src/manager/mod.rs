@@ -17,7 +17,6 @@
 //! the old version serving and the failure shows in the zone's status.
 
 mod commands;
-pub mod diff;
 mod events;
 pub mod state;
 mod status;

@@ -15,7 +15,6 @@ use understudy_proto::zone::Snapshot;
 use crate::primary::xfr::{TransferError, TransferLimits};
 use crate::primary::{self, Primary};
 
-use super::diff::diff_snapshots;
 
 /// A new version received and built, not yet installed.
 pub struct Fetched {
@@ -121,7 +120,7 @@ fn build(
         )));
     }
     let diffs = match (kind, &current) {
-        (XfrKind::Axfr, Some(old)) => diff_snapshots(old, &snapshot).into_iter().collect(),
+        (XfrKind::Axfr, Some(old)) => journal_diff(old, &snapshot).into_iter().collect(),
         _ => diffs,
     };
     let soa = snapshot.soa().soa().map(|soa| SoaTimers::from(&soa));
@@ -136,6 +135,17 @@ fn build(
             TransferResult::Failed(Failure::Malformed("snapshot without a readable SOA".into()))
         }
     }
+}
+
+/// What changed from `old` to `new`, so the journal can serve IXFR even
+/// when the primary sent the whole zone; none for the same serial.
+fn journal_diff(old: &Snapshot, new: &Snapshot) -> Option<Diff> {
+    if old.serial() == new.serial() {
+        return None;
+    }
+    let old: Vec<Record> = old.records().collect();
+    let new: Vec<Record> = new.records().collect();
+    Diff::between(&old, &new).ok()
 }
 
 fn up_to_date(soa: &Record) -> TransferResult {
