@@ -15,7 +15,6 @@ use understudy_proto::zone::Snapshot;
 use crate::primary::xfr::{TransferError, TransferLimits};
 use crate::primary::{self, Primary};
 
-
 /// A new version received and built, not yet installed.
 pub struct Fetched {
     /// The new snapshot.

@@ -93,6 +93,7 @@ fn run(store: &Store, queue: std_mpsc::Receiver<Job>) {
                     .and_then(|()| store.write(&zone, ZoneFile::Journal, &journal))
                     .map_err(|error| error.to_string());
                 let _ = done.send(result);
+                release_free_memory();
             }
             Job::State { zone, state } => {
                 if let Err(error) = store.write_state(&zone, &*state) {
@@ -110,5 +111,16 @@ fn run(store: &Store, queue: std_mpsc::Receiver<Job>) {
                 }
             }
         }
+    }
+}
+
+/// Hands memory freed after a transfer (the records received, the build's
+/// scratch space) back to the operating system. glibc keeps freed memory in
+/// its arenas otherwise, and a node that took one large transfer would hold
+/// several times its zones' size for good.
+fn release_free_memory() {
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
