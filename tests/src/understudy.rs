@@ -438,9 +438,11 @@ impl Understudy {
 /// seconds: either a number or an object with `unix_seconds`.
 pub fn status_time(entry: &serde_json::Value, field: &str) -> Option<i64> {
     let value = entry.get(field)?;
-    value
-        .as_i64()
-        .or_else(|| value.get("unix_seconds").and_then(serde_json::Value::as_i64))
+    value.as_i64().or_else(|| {
+        value
+            .get("unix_seconds")
+            .and_then(serde_json::Value::as_i64)
+    })
 }
 
 /// A status entry's zone name (`zone` or `name`).

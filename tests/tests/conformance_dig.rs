@@ -14,7 +14,12 @@ use understudy_e2e::{Config, Understudy, ZoneConfig};
 
 const NSID: &str = "e2e-node-7";
 const VERSION: &str = "understudy-test-version";
-const FIXTURES: &[&str] = &["wildcard.test.", "chains.test.", "types.test.", "deleg.test."];
+const FIXTURES: &[&str] = &[
+    "wildcard.test.",
+    "chains.test.",
+    "types.test.",
+    "deleg.test.",
+];
 
 fn setup(config: Config) -> (Server, Understudy) {
     let mut spec = ServerSpec::new().primary_zone(EXAMPLE, &example(1, 5));
@@ -48,8 +53,16 @@ fn rfc1035_4_1_1_aa_set_on_authoritative_answers() {
     let (_primary, node) = node();
     for answer in both(&node, &["www.example.test.", "A"]) {
         assert_eq!(answer.rcode, "NOERROR", "{}", answer.text);
-        assert!(answer.has_flag("qr") && answer.has_flag("aa"), "{}", answer.text);
-        assert!(!answer.has_flag("ra"), "an authoritative-only server: {}", answer.text);
+        assert!(
+            answer.has_flag("qr") && answer.has_flag("aa"),
+            "{}",
+            answer.text
+        );
+        assert!(
+            !answer.has_flag("ra"),
+            "an authoritative-only server: {}",
+            answer.text
+        );
         let a = answer.answers_of("A");
         assert_eq!(a.len(), 1, "{}", answer.text);
         assert_eq!((a[0].ttl, a[0].rdata.as_str()), (300, "192.0.2.80"));
@@ -95,7 +108,11 @@ fn rfc2308_2_2_nodata_has_soa() {
             assert!(answer.has_flag("aa"), "{}", answer.text);
             assert!(answer.answer.is_empty(), "{}", answer.text);
             let authority = answer.records("authority");
-            assert!(authority.iter().any(|r| r.rtype == "SOA"), "{}", answer.text);
+            assert!(
+                authority.iter().any(|r| r.rtype == "SOA"),
+                "{}",
+                answer.text
+            );
         }
     }
 }
@@ -116,20 +133,34 @@ fn rfc1035_4_2_1_truncated_over_udp_then_full_over_tcp() {
         let udp = dig(node.addr(), &args);
         assert!(udp.has_flag("tc"), "{}", udp.text);
         let partial = udp.answer.len();
-        assert!(partial == 0 || partial == count, "a partial RRset:\n{}", udp.text);
+        assert!(
+            partial == 0 || partial == count,
+            "a partial RRset:\n{}",
+            udp.text
+        );
         let tcp = dig(node.addr(), &[name, args[1], "+tcp"]);
         assert!(!tcp.has_flag("tc"), "{}", tcp.text);
         assert_eq!(tcp.answer.len(), count, "{}", tcp.text);
     }
-    let fits = dig(node.addr(), &["mid.types.test.", "A", "+bufsize=1232", "+notcp", "+ignore"]);
-    assert!(!fits.has_flag("tc") && fits.answer.len() == 40, "{}", fits.text);
+    let fits = dig(
+        node.addr(),
+        &["mid.types.test.", "A", "+bufsize=1232", "+notcp", "+ignore"],
+    );
+    assert!(
+        !fits.has_flag("tc") && fits.answer.len() == 40,
+        "{}",
+        fits.text
+    );
 }
 
 #[test]
 fn rfc6891_6_1_3_unknown_edns_version_gets_badvers() {
     let (_primary, node) = node();
     for answer in [
-        dig(node.addr(), &["www.example.test.", "A", "+edns=1", "+noednsnegotiation"]),
+        dig(
+            node.addr(),
+            &["www.example.test.", "A", "+edns=1", "+noednsnegotiation"],
+        ),
         kdig(node.addr(), &["www.example.test.", "A", "+edns=1"]),
     ] {
         assert_eq!(answer.rcode, "BADVERS", "{}", answer.text);
@@ -143,10 +174,18 @@ fn rfc6891_7_opt_echoed_with_do() {
     let (_primary, node) = node();
     for answer in both(&node, &["www.example.test.", "A", "+dnssec"]) {
         assert_eq!(answer.edns_version, Some(0), "{}", answer.text);
-        assert!(answer.edns_flags.iter().any(|f| f == "do"), "{}", answer.text);
+        assert!(
+            answer.edns_flags.iter().any(|f| f == "do"),
+            "{}",
+            answer.text
+        );
     }
     let plain = dig(node.addr(), &["www.example.test.", "A", "+noedns"]);
-    assert_eq!(plain.edns_version, None, "no OPT without EDNS:\n{}", plain.text);
+    assert_eq!(
+        plain.edns_version, None,
+        "no OPT without EDNS:\n{}",
+        plain.text
+    );
 }
 
 #[test]
@@ -157,7 +196,11 @@ fn rfc5001_nsid_names_the_node() {
         assert!(nsid.contains(NSID), "{}", answer.text);
     }
     let without = dig(node.addr(), &["www.example.test.", "A"]);
-    assert_eq!(without.nsid, None, "NSID only when asked:\n{}", without.text);
+    assert_eq!(
+        without.nsid, None,
+        "NSID only when asked:\n{}",
+        without.text
+    );
 }
 
 #[test]
@@ -217,7 +260,11 @@ fn rfc2136_update_is_refused_by_a_read_only_copy() {
         let reply = client::query(node.addr(), &update, transport);
         assert!(reply.has(flag::QR));
         assert_eq!(reply.opcode, 5, "{}", reply.to_text());
-        assert!(matches!(reply.rcode, 4 | 5), "REFUSED or NOTIMP: {}", reply.to_text());
+        assert!(
+            matches!(reply.rcode, 4 | 5),
+            "REFUSED or NOTIMP: {}",
+            reply.to_text()
+        );
         assert!(reply.answer.is_empty());
     }
     assert_eq!(node.serial(EXAMPLE), Some(1));
@@ -232,7 +279,12 @@ fn ipv6_loopback_is_answered() {
     ] {
         assert_eq!(answer.rcode, "NOERROR", "{}", answer.text);
         assert!(answer.has_flag("aa"), "{}", answer.text);
-        assert_eq!(answer.answers_of("AAAA")[0].rdata, "2001:db8::80", "{}", answer.text);
+        assert_eq!(
+            answer.answers_of("AAAA")[0].rdata,
+            "2001:db8::80",
+            "{}",
+            answer.text
+        );
     }
 }
 
@@ -252,13 +304,19 @@ fn rfc1034_3_1_question_case_preserved() {
 #[test]
 fn rfc8482_any_is_answered_from_the_zone() {
     let (_primary, node) = node();
-    for args in [&["www.example.test.", "ANY"][..], &["www.example.test.", "ANY", "+tcp"][..]] {
+    for args in [
+        &["www.example.test.", "ANY"][..],
+        &["www.example.test.", "ANY", "+tcp"][..],
+    ] {
         for answer in both(&node, args) {
             assert_eq!(answer.rcode, "NOERROR", "{}", answer.text);
             assert!(answer.has_flag("aa"), "{}", answer.text);
             assert!(!answer.answer.is_empty(), "{}", answer.text);
             assert!(
-                answer.records("answer").iter().all(|r| r.owner == "www.example.test."),
+                answer
+                    .records("answer")
+                    .iter()
+                    .all(|r| r.owner == "www.example.test."),
                 "{}",
                 answer.text
             );
@@ -273,11 +331,19 @@ fn rfc4592_wildcard_synthesised_with_the_query_name() {
         assert_eq!(answer.rcode, "NOERROR", "{}", answer.text);
         let a = answer.records("answer");
         assert_eq!(a.len(), 1, "{}", answer.text);
-        assert!(a[0].owner.eq_ignore_ascii_case("some.thing.wildcard.test."), "{}", answer.text);
+        assert!(
+            a[0].owner.eq_ignore_ascii_case("some.thing.wildcard.test."),
+            "{}",
+            answer.text
+        );
         assert_eq!(a[0].rdata, "192.0.2.10");
     }
     let closer = dig(node.addr(), &["x.host.sub.wildcard.test.", "A"]);
-    assert_eq!(closer.rcode, "NXDOMAIN", "closer name exists: {}", closer.text);
+    assert_eq!(
+        closer.rcode, "NXDOMAIN",
+        "closer name exists: {}",
+        closer.text
+    );
 }
 
 #[test]
@@ -286,11 +352,21 @@ fn rfc6672_2_2_dname_synthesises_a_cname() {
     for answer in both(&node, &["www.dname.chains.test.", "A"]) {
         assert_eq!(answer.rcode, "NOERROR", "{}", answer.text);
         let records = answer.records("answer");
-        assert!(records.iter().any(|r| r.rtype == "DNAME" && r.owner == "dname.chains.test."));
+        assert!(
+            records
+                .iter()
+                .any(|r| r.rtype == "DNAME" && r.owner == "dname.chains.test.")
+        );
         assert!(records.iter().any(|r| r.rtype == "CNAME"
             && r.owner == "www.dname.chains.test."
             && r.rdata == "www.tgt.chains.test."));
-        assert!(records.iter().any(|r| r.rtype == "A" && r.rdata == "192.0.2.50"), "{}", answer.text);
+        assert!(
+            records
+                .iter()
+                .any(|r| r.rtype == "A" && r.rdata == "192.0.2.50"),
+            "{}",
+            answer.text
+        );
     }
 }
 
@@ -299,13 +375,32 @@ fn rfc1034_4_3_2_referral_with_glue() {
     let (_primary, node) = node();
     for answer in both(&node, &["www.child.deleg.test.", "A"]) {
         assert_eq!(answer.rcode, "NOERROR", "{}", answer.text);
-        assert!(!answer.has_flag("aa"), "a referral is not authoritative: {}", answer.text);
-        assert!(answer.answer.is_empty(), "occluded data served: {}", answer.text);
-        let ns: Vec<_> = answer.records("authority").into_iter().filter(|r| r.rtype == "NS").collect();
+        assert!(
+            !answer.has_flag("aa"),
+            "a referral is not authoritative: {}",
+            answer.text
+        );
+        assert!(
+            answer.answer.is_empty(),
+            "occluded data served: {}",
+            answer.text
+        );
+        let ns: Vec<_> = answer
+            .records("authority")
+            .into_iter()
+            .filter(|r| r.rtype == "NS")
+            .collect();
         assert_eq!(ns.len(), 2, "{}", answer.text);
         let glue = answer.records("additional");
-        assert!(glue.iter().any(|r| r.owner == "ns1.child.deleg.test." && r.rdata == "192.0.2.53"));
+        assert!(
+            glue.iter()
+                .any(|r| r.owner == "ns1.child.deleg.test." && r.rdata == "192.0.2.53")
+        );
     }
     let ds = dig(node.addr(), &["secure.deleg.test.", "DS"]);
-    assert!(ds.has_flag("aa") && ds.answers_of("DS").len() == 2, "DS from the parent: {}", ds.text);
+    assert!(
+        ds.has_flag("aa") && ds.answers_of("DS").len() == 2,
+        "DS from the parent: {}",
+        ds.text
+    );
 }

@@ -34,7 +34,11 @@ fn check(lists: &[&str]) {
     }
     let node = Understudy::start(config);
     for origin in fixtures::origins() {
-        node.wait_serial(&origin, fixtures::serial(&origin), fixtures::TRANSFER_TIMEOUT);
+        node.wait_serial(
+            &origin,
+            fixtures::serial(&origin),
+            fixtures::TRANSFER_TIMEOUT,
+        );
     }
     let allowed = allowed();
     let mut differences: Vec<Difference> = Vec::new();

@@ -56,12 +56,31 @@ fn assert_diffs_from_1(node: &Understudy) -> Vec<String> {
     let serials = soa_serials(&ixfr);
     assert_eq!(serials.first(), Some(&3), "{}", ixfr.text);
     assert_eq!(serials.last(), Some(&3), "{}", ixfr.text);
-    assert!(serials.contains(&1), "the diff starts at serial 1: {serials:?}");
+    assert!(
+        serials.contains(&1),
+        "the diff starts at serial 1: {serials:?}"
+    );
     assert!(serials.len() >= 4, "IXFR, not AXFR: {serials:?}");
-    assert!(ixfr.answer.len() < 40, "{} records: the whole zone?", ixfr.answer.len());
-    assert!(!ixfr.answer.iter().any(|r| r.starts_with("h150.")), "{}", ixfr.text);
-    assert!(ixfr.answer.iter().any(|r| r.contains("\"added at 3\"")), "{}", ixfr.text);
-    assert!(ixfr.answer.iter().any(|r| r.contains("serial.example.test.") && r.contains("\"1\"")));
+    assert!(
+        ixfr.answer.len() < 40,
+        "{} records: the whole zone?",
+        ixfr.answer.len()
+    );
+    assert!(
+        !ixfr.answer.iter().any(|r| r.starts_with("h150.")),
+        "{}",
+        ixfr.text
+    );
+    assert!(
+        ixfr.answer.iter().any(|r| r.contains("\"added at 3\"")),
+        "{}",
+        ixfr.text
+    );
+    assert!(
+        ixfr.answer
+            .iter()
+            .any(|r| r.contains("serial.example.test.") && r.contains("\"1\""))
+    );
     sorted(&ixfr)
 }
 
@@ -71,11 +90,21 @@ fn rfc1995_ixfr_answered_with_diffs_before_and_after_restart() {
     let before = assert_diffs_from_1(&node);
 
     let current = kdig(node.addr(), &["IXFR=3", EXAMPLE]);
-    assert_eq!(soa_serials(&current), vec![3], "up to date: one SOA\n{}", current.text);
+    assert_eq!(
+        soa_serials(&current),
+        vec![3],
+        "up to date: one SOA\n{}",
+        current.text
+    );
 
     let from_2 = kdig(node.addr(), &["IXFR=2", EXAMPLE]);
     let serials = soa_serials(&from_2);
-    assert_eq!((serials.first(), serials.last()), (Some(&3), Some(&3)), "{}", from_2.text);
+    assert_eq!(
+        (serials.first(), serials.last()),
+        (Some(&3), Some(&3)),
+        "{}",
+        from_2.text
+    );
     assert!(serials.contains(&2) && !serials.contains(&1), "{serials:?}");
 
     let axfr = kdig(node.addr(), &["AXFR", EXAMPLE]);
@@ -87,7 +116,10 @@ fn rfc1995_ixfr_answered_with_diffs_before_and_after_restart() {
     node.wait_serial(EXAMPLE, 3, Duration::from_secs(10));
     let after = assert_diffs_from_1(&node);
     assert_eq!(before, after, "the journal survives a restart");
-    assert_eq!(sorted(&axfr), sorted(&kdig(node.addr(), &["AXFR", EXAMPLE])));
+    assert_eq!(
+        sorted(&axfr),
+        sorted(&kdig(node.addr(), &["AXFR", EXAMPLE]))
+    );
 }
 
 #[test]
@@ -97,7 +129,11 @@ fn rfc1995_ixfr_for_an_unknown_serial_falls_back_to_the_full_zone() {
     let serials = soa_serials(&old);
     assert_eq!(serials.first(), Some(&3), "{}", old.text);
     let full = old.answer.len() > HOSTS || serials == [3];
-    assert!(full, "AXFR-style full zone or a single SOA: {} records", old.answer.len());
+    assert!(
+        full,
+        "AXFR-style full zone or a single SOA: {} records",
+        old.answer.len()
+    );
 }
 
 #[test]
@@ -127,7 +163,11 @@ fn transfer_allowed_by_key_only_with_that_key() {
     let node = Understudy::start_serving(config.zone(zone), FIRST_TRANSFER);
     let signed = kdig_with_key(node.addr(), &key(), &["AXFR", EXAMPLE]);
     assert!(signed.answer.len() > 20, "{}", signed.text);
-    assert!(signed.text.contains("TSIG"), "a signed response: {}", signed.text);
+    assert!(
+        signed.text.contains("TSIG"),
+        "a signed response: {}",
+        signed.text
+    );
     let unsigned = kdig(node.addr(), &["AXFR", EXAMPLE]);
     assert!(unsigned.answers_of("SOA").is_empty(), "{}", unsigned.text);
     let mut query = QueryMessage::new(EXAMPLE, 252);

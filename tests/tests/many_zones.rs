@@ -69,7 +69,11 @@ fn refreshes_of_a_thousand_zones_spread_under_jitter() {
             next.insert(zone.to_string(), at);
         }
     }
-    assert!(next.len() >= ZONES, "next refresh known for only {} zones", next.len());
+    assert!(
+        next.len() >= ZONES,
+        "next refresh known for only {} zones",
+        next.len()
+    );
     for (zone, at) in &next {
         let from_now = at - now;
         assert!(
@@ -89,7 +93,10 @@ fn refreshes_of_a_thousand_zones_spread_under_jitter() {
         *per_second.entry(*at).or_default() += 1;
     }
     let busiest = per_second.values().max().copied().unwrap_or_default();
-    assert!(busiest <= ZONES / 20, "{busiest} zones refresh in the same second");
+    assert!(
+        busiest <= ZONES / 20,
+        "{busiest} zones refresh in the same second"
+    );
 }
 
 #[test]
@@ -118,6 +125,10 @@ fn notify_served_promptly_while_a_thousand_zones_refresh() {
     let start = Instant::now();
     primary.update_zone(&name(NOTIFIED), &changed);
     let took = node.wait_serial(&name(NOTIFIED), 2, Duration::from_secs(10));
-    eprintln!("NOTIFY served after {:?} (reload included: {:?})", took, start.elapsed());
+    eprintln!(
+        "NOTIFY served after {:?} (reload included: {:?})",
+        took,
+        start.elapsed()
+    );
     assert!(node.serial(&name(NOTIFIED - 1)) == Some(1));
 }

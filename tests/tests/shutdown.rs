@@ -23,7 +23,9 @@ fn outgoing_transfers(primary: &Server) -> usize {
 /// Waits (briefly) for the primary to start sending a transfer, then sends
 /// SIGTERM; returns whether the node exited cleanly and in time.
 fn sigterm_during_transfer(primary: &Server, node: &mut Understudy, seen: usize) -> bool {
-    let started = poll_until(Duration::from_secs(20), || outgoing_transfers(primary) > seen);
+    let started = poll_until(Duration::from_secs(20), || {
+        outgoing_transfers(primary) > seen
+    });
     assert!(started, "the primary never started a transfer");
     node.signal(libc::SIGTERM);
     node.wait_exit(Duration::from_secs(20))
@@ -42,7 +44,10 @@ fn assert_complete_or_absent(node: &mut Understudy, serials: &[u32]) {
         return;
     }
     let serial = node.serial(EXAMPLE).unwrap_or_default();
-    assert!(serials.contains(&serial), "serving serial {serial}, expected one of {serials:?}");
+    assert!(
+        serials.contains(&serial),
+        "serving serial {serial}, expected one of {serials:?}"
+    );
     let marker = dig(node.addr(), &["serial.example.test.", "TXT"]);
     assert_eq!(marker.answers_of("TXT")[0].rdata, format!("\"{serial}\""));
     let axfr = axfr_text(node.addr(), EXAMPLE, &[]);
@@ -50,7 +55,8 @@ fn assert_complete_or_absent(node: &mut Understudy, serials: &[u32]) {
 }
 
 fn node_config(primary: &Server) -> Config {
-    Config::new("shutdown").zone(ZoneConfig::new(EXAMPLE, &[primary.addr()]).allow_transfer("127.0.0.1"))
+    Config::new("shutdown")
+        .zone(ZoneConfig::new(EXAMPLE, &[primary.addr()]).allow_transfer("127.0.0.1"))
 }
 
 #[test]

@@ -45,7 +45,9 @@ fn pipelined(server: SocketAddr) {
     for _ in 0..sent.len() {
         let bytes = read_tcp(&mut stream).expect("a response for every pipelined query");
         let reply = Response::parse(&bytes).expect("parse");
-        let query = sent.remove(&reply.id).unwrap_or_else(|| panic!("unknown or repeated id {}", reply.id));
+        let query = sent
+            .remove(&reply.id)
+            .unwrap_or_else(|| panic!("unknown or repeated id {}", reply.id));
         assert!(reply.has(flag::AA), "{}", reply.to_text());
         assert_eq!(name_to_text(&reply.questions[0].name), query.name);
         assert_eq!(reply.questions[0].qtype, query.qtype);
@@ -53,7 +55,11 @@ fn pipelined(server: SocketAddr) {
         assert_eq!(reply.answer.len(), expected, "{}", reply.to_text());
     }
     assert!(sent.is_empty());
-    send_tcp(&mut stream, &QueryMessage::new(EXAMPLE, 6).to_wire().expect("encode")).expect("send");
+    send_tcp(
+        &mut stream,
+        &QueryMessage::new(EXAMPLE, 6).to_wire().expect("encode"),
+    )
+    .expect("send");
     let last = Response::parse(&read_tcp(&mut stream).expect("read")).expect("parse");
     assert_eq!(last.answers_of(6).len(), 1, "the connection stays usable");
 }
@@ -69,15 +75,24 @@ fn rfc7766_6_2_1_1_pipelined_queries_answered_with_matching_ids() {
 fn rfc7766_6_2_3_idle_connection_closed_after_timeout() {
     let (_primary, node) = setup();
     let mut stream = connect_tcp(node.addr()).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(IDLE * 6))).expect("timeout");
-    send_tcp(&mut stream, &QueryMessage::new(EXAMPLE, 6).to_wire().expect("encode")).expect("send");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(IDLE * 6)))
+        .expect("timeout");
+    send_tcp(
+        &mut stream,
+        &QueryMessage::new(EXAMPLE, 6).to_wire().expect("encode"),
+    )
+    .expect("send");
     let reply = Response::parse(&read_tcp(&mut stream).expect("answer")).expect("parse");
     assert_eq!(reply.answers_of(6).len(), 1);
     let idle_from = Instant::now();
     let mut rest = Vec::new();
     let read = stream.read_to_end(&mut rest);
     let idle = idle_from.elapsed();
-    assert!(read.is_ok() || idle < Duration::from_secs(IDLE * 6), "not closed: {read:?}");
+    assert!(
+        read.is_ok() || idle < Duration::from_secs(IDLE * 6),
+        "not closed: {read:?}"
+    );
     assert!(rest.is_empty(), "unexpected bytes after the answer");
     assert!(
         idle >= Duration::from_millis(IDLE * 1000 / 2) && idle <= Duration::from_secs(IDLE * 4),
@@ -89,11 +104,16 @@ fn rfc7766_6_2_3_idle_connection_closed_after_timeout() {
 fn rfc7766_6_2_3_silent_connection_closed_after_timeout() {
     let (_primary, node) = setup();
     let mut stream = connect_tcp(node.addr()).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(IDLE * 6))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(IDLE * 6)))
+        .expect("timeout");
     let start = Instant::now();
     let mut rest = Vec::new();
     let read = stream.read_to_end(&mut rest);
     let idle = start.elapsed();
     assert!(read.is_ok() && rest.is_empty(), "{read:?} {rest:?}");
-    assert!(idle <= Duration::from_secs(IDLE * 4), "closed after {idle:?}");
+    assert!(
+        idle <= Duration::from_secs(IDLE * 4),
+        "closed after {idle:?}"
+    );
 }
