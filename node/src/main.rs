@@ -1,14 +1,43 @@
 //! `understudy`: the secondary authoritative DNS daemon and its tools.
 
-mod config;
-mod control;
-mod dns;
-mod keygen;
-mod metrics;
-mod primary;
-mod server;
-mod store;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-fn main() {
-    println!("understudy");
+use clap::{Parser, Subcommand};
+use understudy_node::{config, control, keygen, server};
+
+/// A secondary authoritative DNS node.
+#[derive(Parser)]
+#[command(name = "understudy", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the daemon in the foreground.
+    Run {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Checks a configuration file and prints a summary.
+    CheckConfig {
+        /// The configuration file.
+        file: PathBuf,
+    },
+    /// Controls a running node over its local control socket.
+    Ctl(control::CtlArgs),
+    /// Generates key material.
+    Keygen(keygen::KeygenArgs),
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Run { config } => server::run(&config),
+        Command::CheckConfig { file } => config::check_config(&file),
+        Command::Ctl(args) => control::run(args),
+        Command::Keygen(args) => keygen::run(args),
+    }
 }

@@ -1,0 +1,57 @@
+//! The node's clocks: monotonic time for the state machines, wall time for
+//! what is shown to people and written to disk.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use understudy_proto::Timestamp;
+
+/// Converts between the monotonic [`Timestamp`]s proto works with and wall
+/// time. The origin is the moment the clock was made (node start).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    origin: Instant,
+    origin_wall: SystemTime,
+}
+
+impl Clock {
+    /// A clock whose origin is now.
+    pub fn start() -> Clock {
+        Clock {
+            origin: Instant::now(),
+            origin_wall: SystemTime::now(),
+        }
+    }
+
+    /// The current monotonic time.
+    pub fn now(&self) -> Timestamp {
+        self.timestamp(Instant::now())
+    }
+
+    /// `instant` on the proto clock.
+    pub fn timestamp(&self, instant: Instant) -> Timestamp {
+        let elapsed = instant.saturating_duration_since(self.origin);
+        Timestamp(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// The tokio instant of a proto timestamp, for timers.
+    pub fn instant(&self, at: Timestamp) -> tokio::time::Instant {
+        tokio::time::Instant::from_std(self.origin + Duration::from_millis(at.0))
+    }
+
+    /// The wall-clock time of a proto timestamp.
+    pub fn wall(&self, at: Timestamp) -> SystemTime {
+        self.origin_wall + Duration::from_millis(at.0)
+    }
+
+    /// The wall clock now, in Unix seconds.
+    pub fn unix_now(&self) -> u64 {
+        unix_seconds(SystemTime::now())
+    }
+}
+
+/// `at` in Unix seconds (0 before 1970).
+pub fn unix_seconds(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,20 @@
+//! understudy-node: the daemon that drives `understudy-proto` with tokio.
+//!
+//! The binary `understudy` is a thin command line over these modules: the
+//! DNS listeners (`dns`), the client side towards primaries (`primary`), the
+//! zone manager and its zone table (`server`, `zones`), storage (`store`),
+//! the control socket (`control`), metrics (`metrics`) and key tools
+//! (`keygen`).
+
+pub mod clock;
+pub mod config;
+pub mod control;
+pub mod dns;
+pub mod keygen;
+pub mod manager;
+pub mod metrics;
+pub mod primary;
+pub mod server;
+pub mod special;
+pub mod store;
+pub mod zones;

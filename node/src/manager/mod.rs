@@ -1,0 +1,519 @@
+//! The zone manager: one task that drives every zone's refresh machine.
+//!
+//! It is the daemon's driver of `proto::refresh`: it feeds the scheduler
+//! its inputs (timers, NOTIFYs, operator commands, results of network work)
+//! with the current time, carries out the actions handed back, installs new
+//! versions and keeps the disk and the query path in step.
+//!
+//! ```text
+//!   commands ──┐      ┌── scheduler (proto) ──┐
+//!   timers   ──┼──▶ handle_* ──▶ poll_action ──┼──▶ network work (SOA, XFR)
+//!   results  ──┘                poll_event  ───┼──▶ log lines, metrics
+//!                                              └──▶ freshness, state.json
+//!   transfer done ─▶ install_version ─▶ store writer ─▶ publish ─▶ Installed
+//! ```
+//!
+//! A new version is written to disk before it is served: a full disk keeps
+//! the old version serving and the failure shows in the zone's status.
+
+mod commands;
+mod events;
+pub mod state;
+mod status;
+mod work;
+pub mod writer;
+pub mod zone;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+use understudy_proto::Name;
+use understudy_proto::refresh::{
+    Action, ActionId, ActionKind, Failure, PersistedState, RefreshScheduler, SchedulerConfig,
+    SoaTimers, TransferOutcome,
+};
+use understudy_proto::tsig::Key;
+use understudy_proto::xfr::{Journal, JournalLimits};
+
+use crate::clock::Clock;
+use crate::config::{Config, ZoneSpec};
+use crate::control::{Command as ControlCommand, Response, ZoneStatusView};
+use crate::metrics::Metrics;
+use crate::primary::transport::StreamLimits;
+use crate::primary::xfr::TransferLimits;
+use crate::zones::Zones;
+
+use self::work::{Fetched, TransferResult, ZoneLimits};
+use self::writer::{Job, Writer, WriterThread};
+use self::zone::{ManagedZone, ZoneAccess, ZoneData};
+
+/// How often the status views read by metrics and health are refreshed.
+const VIEW_INTERVAL: Duration = Duration::from_secs(1);
+/// Connect and per-read timeout towards primaries during a transfer.
+const TRANSFER_IO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the rest of the node sends the manager.
+pub enum Command {
+    /// A NOTIFY that passed its checks and was answered.
+    Notify {
+        /// The zone.
+        zone: Name,
+        /// The serial of the SOA it carried.
+        serial: Option<u32>,
+        /// Index of the primary that sent it, if it was one.
+        source: Option<usize>,
+    },
+    /// A control request.
+    Control {
+        /// The request.
+        command: ControlCommand,
+        /// Where the response goes.
+        reply: oneshot::Sender<Response>,
+    },
+}
+
+/// State the manager shares with the query, NOTIFY and transfer-out paths.
+#[derive(Default)]
+pub struct Shared {
+    /// The zones served, for the query path.
+    pub zones: Arc<Zones>,
+    /// Per-zone access rules, for NOTIFY and transfer-out.
+    pub access: ArcSwap<HashMap<Name, Arc<ZoneAccess>>>,
+    /// The latest status of every zone, for metrics and health.
+    pub views: ArcSwap<Vec<ZoneStatusView>>,
+}
+
+/// The result of one piece of network or disk work.
+struct Done {
+    zone: Name,
+    id: ActionId,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    Soa(Result<SoaTimers, Failure>),
+    Transfer {
+        result: TransferResult,
+        forced: bool,
+    },
+    Stored {
+        fetched: Box<Fetched>,
+        journal: Arc<Journal>,
+        result: Result<(), String>,
+    },
+}
+
+/// The zone manager.
+pub struct Manager {
+    clock: Clock,
+    config: Arc<Config>,
+    scheduler: RefreshScheduler,
+    zones: HashMap<Name, ManagedZone>,
+    written: HashMap<Name, PersistedState>,
+    shared: Arc<Shared>,
+    writer: Writer,
+    keys: Vec<Arc<Key>>,
+    network: JoinSet<Done>,
+    storing: JoinSet<Done>,
+    metrics: Option<Arc<Metrics>>,
+    seed: u64,
+}
+
+impl Manager {
+    /// A manager for the zones of `config`; `restore` loads what `store` has.
+    pub fn new(
+        config: Arc<Config>,
+        clock: Clock,
+        shared: Arc<Shared>,
+        writer: Writer,
+        keys: Vec<Arc<Key>>,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Manager {
+        let scheduler = RefreshScheduler::new(scheduler_config());
+        Manager {
+            clock,
+            config,
+            scheduler,
+            zones: HashMap::new(),
+            written: HashMap::new(),
+            shared,
+            writer,
+            keys,
+            network: JoinSet::new(),
+            storing: JoinSet::new(),
+            metrics,
+            seed: rand::random(),
+        }
+    }
+
+    /// Runs until `stop` fires (or `commands` closes), then finishes
+    /// pending writes.
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut stop: oneshot::Receiver<()>,
+    ) {
+        let mut views = tokio::time::interval(VIEW_INTERVAL);
+        loop {
+            self.drain();
+            let wake = self
+                .scheduler
+                .poll_timeout()
+                .map(|at| self.clock.instant(at));
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.handle_command(command),
+                    None => break,
+                },
+                Some(done) = self.network.join_next(), if !self.network.is_empty() => self.finish(done),
+                Some(done) = self.storing.join_next(), if !self.storing.is_empty() => self.finish(done),
+                _ = sleep_until(wake) => self.scheduler.handle_timeout(self.clock.now()),
+                _ = views.tick() => self.publish_views(),
+                _ = &mut stop => break,
+            }
+        }
+        self.shut_down().await;
+    }
+
+    /// Drains the scheduler's actions and events, then brings freshness,
+    /// state files and views up to date.
+    fn drain(&mut self) {
+        let now = self.clock.now();
+        while let Some(dispatch) = self.scheduler.poll_action(now) {
+            self.start(dispatch.zone, dispatch.action);
+        }
+        while let Some((zone, event)) = self.scheduler.poll_event() {
+            events::log(&zone, &event, self.zones.get(&zone), &self.config.node);
+            if let Some(metrics) = &self.metrics {
+                events::count(metrics, &event);
+            }
+        }
+        self.sync_zones(now);
+    }
+
+    fn sync_zones(&mut self, now: understudy_proto::Timestamp) {
+        let unix_now = self.clock.unix_now();
+        for (name, machine) in self.scheduler.zones() {
+            self.shared
+                .zones
+                .set_freshness(name, machine.freshness(now));
+            let persisted = machine.persisted(now, unix_now);
+            if self.written.get(name) != Some(&persisted) {
+                let state = Box::new(state::StateFile::from_persisted(&persisted));
+                self.writer.submit(Job::State {
+                    zone: name.clone(),
+                    state,
+                });
+                self.written.insert(name.clone(), persisted);
+            }
+        }
+    }
+
+    /// Starts the network work of `action` for `zone`.
+    fn start(&mut self, zone: Name, action: Action) {
+        let Some(managed) = self.zones.get(&zone) else {
+            return;
+        };
+        let Some(primary) = managed.primaries.get(action.kind.primary()).cloned() else {
+            let id = action.id;
+            let failure = Failure::Network("no such primary".into());
+            self.network.spawn(async move {
+                Done {
+                    zone,
+                    id,
+                    outcome: Outcome::Soa(Err(failure)),
+                }
+            });
+            return;
+        };
+        let deadline = self.clock.instant(action.deadline);
+        let id = action.id;
+        match action.kind {
+            ActionKind::QuerySoa { .. } => {
+                let timeout = deadline.saturating_duration_since(tokio::time::Instant::now());
+                self.network.spawn(async move {
+                    let result = crate::primary::soa::query_soa(&primary, &zone, timeout).await;
+                    Done {
+                        zone,
+                        id,
+                        outcome: Outcome::Soa(result),
+                    }
+                });
+            }
+            ActionKind::Transfer { kind, forced, .. } => {
+                let current = managed.data.as_ref().map(|data| data.snapshot.clone());
+                let (limits, zone_limits) = transfer_limits(managed, deadline);
+                self.network.spawn(async move {
+                    let result =
+                        work::transfer(primary, zone.clone(), current, kind, limits, zone_limits)
+                            .await;
+                    Done {
+                        zone,
+                        id,
+                        outcome: Outcome::Transfer { result, forced },
+                    }
+                });
+            }
+        }
+    }
+
+    /// Feeds the result of finished work back into the scheduler.
+    fn finish(&mut self, done: Result<Done, tokio::task::JoinError>) {
+        let Ok(Done { zone, id, outcome }) = done else {
+            return;
+        };
+        let now = self.clock.now();
+        let report = match outcome {
+            Outcome::Soa(result) => self.scheduler.handle_soa_response(now, &zone, id, result),
+            Outcome::Transfer { result, forced } => match result {
+                TransferResult::New(fetched) => return self.install(zone, id, fetched, forced),
+                TransferResult::UpToDate(soa) => self.scheduler.handle_transfer_response(
+                    now,
+                    &zone,
+                    id,
+                    TransferOutcome::UpToDate { soa },
+                ),
+                TransferResult::Fallback(reason) => self.scheduler.handle_transfer_response(
+                    now,
+                    &zone,
+                    id,
+                    TransferOutcome::FallbackToAxfr(Failure::Malformed(reason)),
+                ),
+                TransferResult::Failed(failure) => self.scheduler.handle_transfer_response(
+                    now,
+                    &zone,
+                    id,
+                    TransferOutcome::Failed(failure),
+                ),
+            },
+            Outcome::Stored {
+                fetched,
+                journal,
+                result,
+            } => {
+                self.installed(&zone, fetched.as_ref(), journal, result.clone());
+                let outcome = match result {
+                    Ok(()) => TransferOutcome::Installed {
+                        soa: fetched.soa,
+                        kind: fetched.kind,
+                    },
+                    Err(error) => TransferOutcome::Failed(Failure::Store(error)),
+                };
+                self.scheduler
+                    .handle_transfer_response(now, &zone, id, outcome)
+            }
+        };
+        if let Err(error) = report {
+            tracing::debug!(zone = %zone, %error, "late report ignored");
+        }
+    }
+
+    /// A transfer brought a new version: decide, then write it to disk.
+    fn install(&mut self, zone: Name, id: ActionId, fetched: Box<Fetched>, forced: bool) {
+        let now = self.clock.now();
+        let Some(managed) = self.zones.get(&zone) else {
+            return;
+        };
+        if self
+            .scheduler
+            .install_version(&zone, id, fetched.soa.serial)
+            .is_none()
+        {
+            let failure = Failure::Malformed(format!(
+                "serial {} is not newer than ours",
+                fetched.soa.serial
+            ));
+            let _ = self.scheduler.handle_transfer_response(
+                now,
+                &zone,
+                id,
+                TransferOutcome::Failed(failure),
+            );
+            return;
+        }
+        let journal = next_journal(managed, &fetched, forced);
+        let (done, stored) = oneshot::channel();
+        let job = Job::Version {
+            zone: zone.clone(),
+            snapshot: fetched.snapshot.clone(),
+            journal: journal.to_bytes(),
+            done,
+        };
+        if !self.writer.submit(job) {
+            let failure = Failure::Store("the store writer has stopped".into());
+            let _ = self.scheduler.handle_transfer_response(
+                now,
+                &zone,
+                id,
+                TransferOutcome::Failed(failure),
+            );
+            return;
+        }
+        let journal = Arc::new(journal);
+        self.storing.spawn(async move {
+            let result = stored
+                .await
+                .unwrap_or_else(|_| Err("the store writer has stopped".into()));
+            Done {
+                zone,
+                id,
+                outcome: Outcome::Stored {
+                    fetched,
+                    journal,
+                    result,
+                },
+            }
+        });
+    }
+
+    /// The new version reached the disk (or not): serve it.
+    fn installed(
+        &mut self,
+        zone: &Name,
+        fetched: &Fetched,
+        journal: Arc<Journal>,
+        result: Result<(), String>,
+    ) {
+        let Some(managed) = self.zones.get_mut(zone) else {
+            return;
+        };
+        match result {
+            Ok(()) => {
+                let data = ZoneData {
+                    snapshot: fetched.snapshot.clone(),
+                    journal,
+                };
+                self.shared.zones.publish(zone, Some(data.clone()));
+                managed.data = Some(data);
+            }
+            Err(error) => {
+                tracing::error!(zone = %zone, %error, "new version not stored; the old one keeps serving")
+            }
+        }
+    }
+
+    /// Refreshes the status views read by metrics and health.
+    fn publish_views(&self) {
+        let now = self.clock.now();
+        let views = self
+            .zones
+            .keys()
+            .filter_map(|name| status::view(self, name, now))
+            .collect();
+        self.shared.views.store(Arc::new(views));
+    }
+
+    /// Stops network work, lets queued writes finish, writes final states.
+    async fn shut_down(mut self) {
+        self.network.abort_all();
+        while let Some(done) = self.storing.join_next().await {
+            self.finish(done);
+        }
+        self.sync_zones(self.clock.now());
+        drop(self.writer);
+    }
+
+    /// Publishes the access rules of every zone.
+    fn publish_access(&self) {
+        let access = self
+            .zones
+            .iter()
+            .map(|(name, zone)| (name.clone(), Arc::new(zone.access())))
+            .collect();
+        self.shared.access.store(Arc::new(access));
+    }
+
+    /// Zones added at run time, for `zones.json`.
+    fn runtime_specs(&self) -> Vec<ZoneSpec> {
+        let mut specs: Vec<ZoneSpec> = self
+            .zones
+            .values()
+            .filter(|zone| zone.origin == zone::ZoneOrigin::Runtime)
+            .map(|zone| zone.config.spec.clone())
+            .collect();
+        specs.sort_by(|a, b| a.name.cmp(&b.name));
+        specs
+    }
+}
+
+/// The journal after installing `fetched`: extended by its diffs, or
+/// started afresh when there are none (first load, forced retransfer).
+fn next_journal(managed: &ManagedZone, fetched: &Fetched, forced: bool) -> Journal {
+    let limits = journal_limits(managed);
+    let mut journal = match &managed.data {
+        Some(data) if !forced => (*data.journal).clone(),
+        _ => Journal::new(managed.config.name.clone(), limits),
+    };
+    if forced || fetched.diffs.is_empty() || managed.data.is_none() {
+        journal.reset(fetched.soa.serial);
+        return journal;
+    }
+    for diff in &fetched.diffs {
+        if journal.push(diff.clone()).is_err() {
+            journal.reset(fetched.soa.serial);
+            break;
+        }
+    }
+    journal
+}
+
+/// The journal bounds of a zone.
+pub fn journal_limits(managed: &ManagedZone) -> JournalLimits {
+    let policy = &managed.config.policy;
+    JournalLimits {
+        max_diffs: usize::try_from(policy.journal_max_diffs).unwrap_or(usize::MAX),
+        max_bytes: usize::try_from(policy.journal_max_bytes).unwrap_or(usize::MAX),
+    }
+}
+
+fn transfer_limits(
+    managed: &ManagedZone,
+    deadline: tokio::time::Instant,
+) -> (TransferLimits, ZoneLimits) {
+    let policy = &managed.config.policy;
+    let max_records = usize::try_from(policy.max_records).unwrap_or(usize::MAX);
+    let max_bytes = usize::try_from(policy.max_zone_bytes).unwrap_or(usize::MAX);
+    let limits = TransferLimits {
+        size: understudy_proto::xfr::Limits {
+            max_records: max_records.saturating_mul(2),
+            max_bytes,
+        },
+        stream: StreamLimits {
+            io_timeout: TRANSFER_IO_TIMEOUT,
+            deadline: deadline.saturating_duration_since(tokio::time::Instant::now()),
+            min_rate: policy.transfer_min_rate,
+        },
+    };
+    (
+        limits,
+        ZoneLimits {
+            max_records,
+            max_bytes,
+        },
+    )
+}
+
+fn scheduler_config() -> SchedulerConfig {
+    SchedulerConfig {
+        max_soa_queries: 64,
+        max_transfers: 8,
+        reserved_soa_queries: 8,
+        reserved_transfers: 2,
+    }
+}
+
+async fn sleep_until(wake: Option<tokio::time::Instant>) {
+    match wake {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Starts the manager's writer over the node's store.
+pub fn start_writer(store: Arc<crate::store::Store>) -> std::io::Result<(Writer, WriterThread)> {
+    Writer::start(store)
+}

@@ -1,0 +1,126 @@
+//! The store writer: one thread that carries out every disk write of the
+//! zone manager, in the order asked.
+//!
+//! The manager never blocks on the disk. Writes of one zone cannot overtake
+//! each other, and at shutdown the writer finishes what was queued before
+//! it stops, so no transfer that was received is left half-written.
+
+use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
+use std::thread::JoinHandle;
+
+use tokio::sync::oneshot;
+use understudy_proto::Name;
+use understudy_proto::zone::Snapshot;
+
+use crate::config::ZoneSpec;
+use crate::store::{Store, ZoneFile};
+
+use super::state::StateFile;
+
+/// One write.
+pub enum Job {
+    /// A new version's snapshot and journal; the reply says whether both
+    /// reached the disk.
+    Version {
+        /// The zone.
+        zone: Name,
+        /// The snapshot.
+        snapshot: Arc<Snapshot>,
+        /// The journal's bytes.
+        journal: Vec<u8>,
+        /// Told the outcome.
+        done: oneshot::Sender<Result<(), String>>,
+    },
+    /// The zone's state file.
+    State {
+        /// The zone.
+        zone: Name,
+        /// Its contents.
+        state: Box<StateFile>,
+    },
+    /// The list of zones added at run time.
+    Zones(Vec<ZoneSpec>),
+    /// Remove everything of a zone.
+    Remove(Name),
+}
+
+/// Hands jobs to the writer thread.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: std_mpsc::Sender<Job>,
+}
+
+/// The writer thread, to be joined at shutdown.
+pub struct WriterThread(JoinHandle<()>);
+
+impl Writer {
+    /// Starts the writer thread over `store`.
+    pub fn start(store: Arc<Store>) -> std::io::Result<(Writer, WriterThread)> {
+        let (jobs, queue) = std_mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || run(&store, queue))?;
+        Ok((Writer { jobs }, WriterThread(thread)))
+    }
+
+    /// Queues a job; false once the writer has stopped.
+    pub fn submit(&self, job: Job) -> bool {
+        self.jobs.send(job).is_ok()
+    }
+}
+
+impl WriterThread {
+    /// Waits until every queued job is done (all [`Writer`]s must be dropped).
+    pub fn join(self) {
+        if self.0.join().is_err() {
+            tracing::error!("the store writer thread panicked");
+        }
+    }
+}
+
+fn run(store: &Store, queue: std_mpsc::Receiver<Job>) {
+    while let Ok(job) = queue.recv() {
+        match job {
+            Job::Version {
+                zone,
+                snapshot,
+                journal,
+                done,
+            } => {
+                let result = store
+                    .write(&zone, ZoneFile::Snapshot, snapshot.as_bytes())
+                    .and_then(|()| store.write(&zone, ZoneFile::Journal, &journal))
+                    .map_err(|error| error.to_string());
+                let _ = done.send(result);
+                release_free_memory();
+            }
+            Job::State { zone, state } => {
+                if let Err(error) = store.write_state(&zone, &*state) {
+                    tracing::warn!(zone = %zone, %error, "cannot write zone state");
+                }
+            }
+            Job::Zones(zones) => {
+                if let Err(error) = store.write_zones(&zones) {
+                    tracing::error!(%error, "cannot write the list of run-time zones");
+                }
+            }
+            Job::Remove(zone) => {
+                if let Err(error) = store.remove_zone(&zone) {
+                    tracing::warn!(zone = %zone, %error, "cannot remove the zone's files");
+                }
+            }
+        }
+    }
+}
+
+/// Hands memory freed after a transfer (the records received, the build's
+/// scratch space) back to the operating system. glibc keeps freed memory in
+/// its arenas otherwise, and a node that took one large transfer would hold
+/// several times its zones' size for good.
+fn release_free_memory() {
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
