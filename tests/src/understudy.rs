@@ -230,6 +230,21 @@ impl Config {
     }
 }
 
+/// Runs `understudy check-config` on `config` written to a scratch dir;
+/// returns (success, output).
+pub fn check_config(config: &Config) -> (bool, String) {
+    check_config_text(&config.to_toml(&std::env::temp_dir().join("understudy-e2e-check")))
+}
+
+/// Runs `understudy check-config` on a config file with this text.
+pub fn check_config_text(text: &str) -> (bool, String) {
+    let dir = TestDir::new("check-config");
+    let path = dir.write("understudy.toml", text);
+    let mut command = Command::new(binary());
+    command.arg("check-config").arg(path);
+    run(command)
+}
+
 /// A running understudy node.
 #[derive(Debug)]
 pub struct Understudy {
