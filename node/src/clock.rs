@@ -47,6 +47,21 @@ impl Clock {
     pub fn unix_now(&self) -> u64 {
         unix_seconds(SystemTime::now())
     }
+
+    /// The latest moment, no later than now, at which the wall clock on this
+    /// clock's mapping shows a whole second, with that second. Times
+    /// converted relative to such a pair land on the same Unix second
+    /// whenever they are converted, so state saved from it does not drift.
+    pub fn whole_second(&self) -> (Timestamp, u64) {
+        let wall_origin_ms = self
+            .origin_wall
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as u64);
+        let now = self.now();
+        let wall_ms = wall_origin_ms + now.0;
+        let aligned = Timestamp(now.0 - wall_ms % 1000);
+        (aligned, wall_ms / 1000)
+    }
 }
 
 /// `at` in Unix seconds (0 before 1970).

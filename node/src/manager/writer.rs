@@ -80,35 +80,67 @@ impl WriterThread {
 }
 
 fn run(store: &Store, queue: std_mpsc::Receiver<Job>) {
-    while let Ok(job) = queue.recv() {
+    while let Ok(first) = queue.recv() {
+        let batch: Vec<Job> = std::iter::once(first).chain(queue.try_iter()).collect();
+        for job in coalesce(batch) {
+            execute(store, job);
+        }
+    }
+}
+
+/// Drops state writes that a later job in the same batch makes pointless:
+/// a newer state of the same zone, or the zone's removal. Under a backlog
+/// (a thousand zones changing state at once) each zone's state file is
+/// then written once, and snapshot writes do not wait behind stale ones.
+fn coalesce(batch: Vec<Job>) -> Vec<Job> {
+    let mut last_state = std::collections::HashMap::new();
+    for (index, job) in batch.iter().enumerate() {
         match job {
-            Job::Version {
-                zone,
-                snapshot,
-                journal,
-                done,
-            } => {
-                let result = store
-                    .write(&zone, ZoneFile::Snapshot, snapshot.as_bytes())
-                    .and_then(|()| store.write(&zone, ZoneFile::Journal, &journal))
-                    .map_err(|error| error.to_string());
-                let _ = done.send(result);
-                release_free_memory();
+            Job::State { zone, .. } | Job::Remove(zone) => {
+                last_state.insert(zone.clone(), index);
             }
-            Job::State { zone, state } => {
-                if let Err(error) = store.write_state(&zone, &*state) {
-                    tracing::warn!(zone = %zone, %error, "cannot write zone state");
-                }
+            _ => {}
+        }
+    }
+    batch
+        .into_iter()
+        .enumerate()
+        .filter(|(index, job)| match job {
+            Job::State { zone, .. } => last_state.get(zone) == Some(index),
+            _ => true,
+        })
+        .map(|(_, job)| job)
+        .collect()
+}
+
+fn execute(store: &Store, job: Job) {
+    match job {
+        Job::Version {
+            zone,
+            snapshot,
+            journal,
+            done,
+        } => {
+            let result = store
+                .write(&zone, ZoneFile::Snapshot, snapshot.as_bytes())
+                .and_then(|()| store.write(&zone, ZoneFile::Journal, &journal))
+                .map_err(|error| error.to_string());
+            let _ = done.send(result);
+            release_free_memory();
+        }
+        Job::State { zone, state } => {
+            if let Err(error) = store.write_state(&zone, &*state) {
+                tracing::warn!(zone = %zone, %error, "cannot write zone state");
             }
-            Job::Zones(zones) => {
-                if let Err(error) = store.write_zones(&zones) {
-                    tracing::error!(%error, "cannot write the list of run-time zones");
-                }
+        }
+        Job::Zones(zones) => {
+            if let Err(error) = store.write_zones(&zones) {
+                tracing::error!(%error, "cannot write the list of run-time zones");
             }
-            Job::Remove(zone) => {
-                if let Err(error) = store.remove_zone(&zone) {
-                    tracing::warn!(zone = %zone, %error, "cannot remove the zone's files");
-                }
+        }
+        Job::Remove(zone) => {
+            if let Err(error) = store.remove_zone(&zone) {
+                tracing::warn!(zone = %zone, %error, "cannot remove the zone's files");
             }
         }
     }
@@ -122,5 +154,46 @@ fn release_free_memory() {
     // SAFETY: malloc_trim only walks the allocator's own free lists.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(zone: &str, epoch: u32) -> Job {
+        let mut file = StateFile::from_persisted(&Default::default());
+        file.epoch = epoch;
+        Job::State {
+            zone: Name::from_ascii(zone).unwrap(),
+            state: Box::new(file),
+        }
+    }
+
+    fn describe(jobs: &[Job]) -> Vec<String> {
+        jobs.iter()
+            .map(|job| match job {
+                Job::State { zone, state } => format!("state {zone} {}", state.epoch),
+                Job::Remove(zone) => format!("remove {zone}"),
+                Job::Zones(_) => "zones".into(),
+                Job::Version { zone, .. } => format!("version {zone}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_the_last_state_of_a_zone_is_written_and_none_after_its_removal() {
+        let batch = vec![
+            state("a.", 1),
+            state("b.", 1),
+            state("a.", 2),
+            Job::Zones(Vec::new()),
+            state("b.", 2),
+            Job::Remove(Name::from_ascii("b.").unwrap()),
+        ];
+        assert_eq!(
+            describe(&coalesce(batch)),
+            ["state a. 2", "zones", "remove b."]
+        );
     }
 }
