@@ -80,37 +80,41 @@ impl WriterThread {
 }
 
 fn run(store: &Store, queue: std_mpsc::Receiver<Job>) {
-    while let Ok(first) = queue.recv() {
-        let batch: Vec<Job> = std::iter::once(first).chain(queue.try_iter()).collect();
-        for job in coalesce(batch) {
+    let mut pending = std::collections::VecDeque::new();
+    loop {
+        if pending.is_empty() {
+            match queue.recv() {
+                Ok(job) => pending.push_back(job),
+                Err(_) => return,
+            }
+        }
+        pending.extend(queue.try_iter());
+        if let Some(job) = next_job(&mut pending) {
             execute(store, job);
         }
     }
 }
 
-/// Drops state writes that a later job in the same batch makes pointless:
-/// a newer state of the same zone, or the zone's removal. Under a backlog
-/// (a thousand zones changing state at once) each zone's state file is
-/// then written once, and snapshot writes do not wait behind stale ones.
-fn coalesce(batch: Vec<Job>) -> Vec<Job> {
-    let mut last_state = std::collections::HashMap::new();
-    for (index, job) in batch.iter().enumerate() {
-        match job {
-            Job::State { zone, .. } | Job::Remove(zone) => {
-                last_state.insert(zone.clone(), index);
-            }
-            _ => {}
+/// The next job to carry out: a new version first — a received transfer
+/// must not wait behind a thousand zones' state files — then the others in
+/// order, skipping a state write that a later job makes pointless (a newer
+/// state of the same zone, or the zone's removal).
+fn next_job(pending: &mut std::collections::VecDeque<Job>) -> Option<Job> {
+    let index = pending
+        .iter()
+        .position(|job| matches!(job, Job::Version { .. }))
+        .unwrap_or(0);
+    let job = pending.remove(index)?;
+    if let Job::State { zone, .. } = &job {
+        let superseded = pending.iter().any(|later| match later {
+            Job::State { zone: other, .. } | Job::Remove(other) => other == zone,
+            _ => false,
+        });
+        if superseded {
+            return None;
         }
     }
-    batch
-        .into_iter()
-        .enumerate()
-        .filter(|(index, job)| match job {
-            Job::State { zone, .. } => last_state.get(zone) == Some(index),
-            _ => true,
-        })
-        .map(|(_, job)| job)
-        .collect()
+    Some(job)
 }
 
 fn execute(store: &Store, job: Job) {
@@ -181,19 +185,65 @@ mod tests {
             .collect()
     }
 
+    fn drain(mut pending: std::collections::VecDeque<Job>) -> Vec<Job> {
+        let mut done = Vec::new();
+        while !pending.is_empty() {
+            done.extend(next_job(&mut pending));
+        }
+        done
+    }
+
     #[test]
-    fn only_the_last_state_of_a_zone_is_written_and_none_after_its_removal() {
+    fn versions_first_then_only_the_last_state_of_a_zone_and_none_after_its_removal() {
+        let (done, _) = tokio::sync::oneshot::channel();
+        let version = Job::Version {
+            zone: Name::from_ascii("c.").unwrap(),
+            snapshot: Arc::new(test_snapshot()),
+            journal: Vec::new(),
+            done,
+        };
         let batch = vec![
             state("a.", 1),
             state("b.", 1),
             state("a.", 2),
             Job::Zones(Vec::new()),
+            version,
             state("b.", 2),
             Job::Remove(Name::from_ascii("b.").unwrap()),
         ];
         assert_eq!(
-            describe(&coalesce(batch)),
-            ["state a. 2", "zones", "remove b."]
+            describe(&drain(batch.into())),
+            ["version c.", "state a. 2", "zones", "remove b."]
         );
+    }
+
+    fn test_snapshot() -> Snapshot {
+        use understudy_proto::{Class, Record, Rtype, Soa};
+        let origin = Name::from_ascii("c.").unwrap();
+        let ns = Name::from_ascii("ns.c.").unwrap();
+        let soa = Soa {
+            mname: ns.clone(),
+            rname: ns.clone(),
+            serial: 1,
+            refresh: 1,
+            retry: 1,
+            expire: 1,
+            minimum: 1,
+        };
+        let record = |rtype, rdata: Vec<u8>| Record {
+            owner: origin.clone(),
+            rtype,
+            class: Class::IN,
+            ttl: 1,
+            rdata: rdata.into(),
+        };
+        Snapshot::build(
+            &origin,
+            vec![
+                record(Rtype::SOA, soa.to_rdata().into_vec()),
+                record(Rtype::NS, ns.as_wire().to_vec()),
+            ],
+        )
+        .unwrap()
     }
 }
