@@ -19,7 +19,6 @@ use super::{Command, Manager, journal_limits, status};
 impl Manager {
     /// Takes over `config`'s zone, loading what `store` holds of it; it is
     /// served once [`Manager::publish_loaded`] is called.
-
     pub fn load_zone(&mut self, config: ZoneConfig, origin: ZoneOrigin, store: &Store) {
         let mut managed = ManagedZone::new(config, origin, &self.keys);
         let name = managed.config.name.clone();

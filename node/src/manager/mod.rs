@@ -211,7 +211,6 @@ impl Manager {
 
     /// Brings every zone's freshness and state file up to date, once a
     /// second, for changes that came with no event (time passing).
-
     fn sync_all(&mut self) {
         let now = self.clock.now();
         let names: Vec<Name> = self.zones.keys().cloned().collect();
