@@ -74,7 +74,6 @@ impl Zones {
     }
 
     /// Stops serving `name`.
-
     pub fn remove(&self, name: &Name) {
         self.update(|entries| {
             entries.remove(name);
