@@ -281,7 +281,7 @@ fn zone_over_the_record_limit_is_refused_and_the_old_one_kept() {
     let primary = FakePrimary::start(good(1, 100));
     let node = node(&primary, |zone| zone.set("max_records", "1000"));
     primary.set(good(2, 5000));
-    let error = refresh_fails_keeping_serial_one(&node, "limit");
+    let error = refresh_fails_keeping_serial_one(&node, "max_records");
     eprintln!("limit: {error}");
 }
 

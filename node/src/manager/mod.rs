@@ -34,7 +34,7 @@ use tokio::task::JoinSet;
 use understudy_proto::Name;
 use understudy_proto::refresh::{
     Action, ActionId, ActionKind, Failure, PersistedState, RefreshScheduler, SchedulerConfig,
-    SoaTimers, TransferOutcome,
+    SoaTimers, TransferKind, TransferOutcome,
 };
 use understudy_proto::tsig::Key;
 use understudy_proto::xfr::{Journal, JournalLimits};
@@ -272,7 +272,8 @@ impl Manager {
             }
             ActionKind::Transfer { kind, forced, .. } => {
                 let current = managed.data.as_ref().map(|data| data.snapshot.clone());
-                let (limits, zone_limits) = transfer_limits(managed, deadline);
+                let ixfr = matches!(kind, TransferKind::Ixfr { .. });
+                let (limits, zone_limits) = transfer_limits(managed, deadline, ixfr);
                 self.network.spawn(async move {
                     let result =
                         work::transfer(primary, zone.clone(), current, kind, limits, zone_limits)
@@ -499,17 +500,22 @@ pub fn journal_limits(managed: &ManagedZone) -> JournalLimits {
     }
 }
 
+/// The limits of one transfer. An IXFR may carry each changed record twice
+/// (removed and added), so its message limit is twice the zone's; the zone
+/// that results is held to the zone's limits either way.
 fn transfer_limits(
     managed: &ManagedZone,
     deadline: tokio::time::Instant,
+    ixfr: bool,
 ) -> (TransferLimits, ZoneLimits) {
     let policy = &managed.config.policy;
     let max_records = usize::try_from(policy.max_records).unwrap_or(usize::MAX);
     let max_bytes = usize::try_from(policy.max_zone_bytes).unwrap_or(usize::MAX);
+    let factor = if ixfr { 2 } else { 1 };
     let limits = TransferLimits {
         size: understudy_proto::xfr::Limits {
-            max_records: max_records.saturating_mul(2),
-            max_bytes,
+            max_records: max_records.saturating_mul(factor),
+            max_bytes: max_bytes.saturating_mul(factor),
         },
         stream: StreamLimits {
             io_timeout: TRANSFER_IO_TIMEOUT,

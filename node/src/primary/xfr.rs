@@ -98,8 +98,11 @@ fn xfr_error(error: XfrError, request: Request) -> TransferError {
     }
     TransferError::Failed(match error {
         XfrError::Rcode(rcode) => Failure::Rcode(rcode),
-        XfrError::TooManyRecords { .. } | XfrError::TooManyBytes { .. } => {
-            Failure::Limit(error.to_string())
+        XfrError::TooManyRecords { .. } => {
+            Failure::Limit("the transfer exceeds the zone's max_records".into())
+        }
+        XfrError::TooManyBytes { .. } => {
+            Failure::Limit("the transfer exceeds the zone's max_zone_bytes".into())
         }
         other => Failure::Malformed(other.to_string()),
     })
