@@ -101,12 +101,10 @@ impl QueryHandler for Answerer {
         };
         let table = self.zones.load();
         match self.responder.respond(&**table, query, transport, out) {
-            Outcome::Reply(len) => {
+            Outcome::Reply { len, rcode } => {
                 if protocol == Protocol::Tcp {
-                    self.tcp_queries.answered(
-                        crate::metrics::Protocol::Tcp,
-                        dns::response_rcode(&out[..len]),
-                    );
+                    self.tcp_queries
+                        .answered(crate::metrics::Protocol::Tcp, rcode);
                 }
                 Handled::Reply(len)
             }

@@ -162,7 +162,8 @@ impl ZoneTable {
 impl ZoneSet for ZoneTable {
     fn find(&self, origin: &[u8]) -> Option<ServedZone<'_>> {
         let entry = self.by_name.get(origin)?;
-        let snapshot = entry.data.as_ref()?.snapshot.as_ref();
+        // A zone without data yet is still ours: SERVFAIL, not a parent's answer.
+        let snapshot = entry.data.as_ref().map(|data| data.snapshot.as_ref());
         let freshness = decode(entry.freshness.load(Ordering::Relaxed));
         Some(ServedZone {
             snapshot,
