@@ -106,7 +106,7 @@ impl QueryHandler for Answerer {
                     self.tcp_queries
                         .answered(crate::metrics::Protocol::Tcp, rcode);
                 }
-                Handled::Reply(len)
+                Handled::Reply { len, rcode }
             }
             Outcome::Drop => Handled::Drop,
             Outcome::Special(_) => Handled::Special,

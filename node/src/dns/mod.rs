@@ -26,8 +26,13 @@ pub enum Protocol {
 /// What the fast path made of one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handled {
-    /// A response of this many octets was written to the output buffer.
-    Reply(usize),
+    /// A response was written to the output buffer.
+    Reply {
+        /// Its length in octets.
+        len: usize,
+        /// Its RCODE, extended bits included, for the metrics.
+        rcode: u16,
+    },
     /// Nothing to send (e.g. a response arriving as a query, or unreadable bytes).
     Drop,
     /// The message needs the async side: a transfer, a NOTIFY, or TSIG.
@@ -59,20 +64,4 @@ pub enum ReplyPath {
     Udp(udp::UdpReplier),
     /// Any number of length-prefixed messages on the TCP connection.
     Tcp(tokio::sync::mpsc::Sender<Vec<u8>>),
-}
-
-/// The RCODE of a response: the header's four bits, widened by the OPT
-/// record's extended bits when the response ends with one (RFC 6891 §6.1.3).
-pub fn response_rcode(response: &[u8]) -> u16 {
-    let low = response.get(3).map_or(0, |flags| u16::from(flags & 0x0F));
-    // An OPT with an empty owner and no options is the response's last 11
-    // octets: 00, TYPE 41, CLASS (size), TTL (extended rcode, version, flags), RDLEN 0.
-    match response
-        .len()
-        .checked_sub(11)
-        .and_then(|start| response.get(start..))
-    {
-        Some([0, 0, 41, _, _, extended, _, _, _, 0, 0]) => (u16::from(*extended) << 4) | low,
-        _ => low,
-    }
 }

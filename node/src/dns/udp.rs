@@ -182,12 +182,9 @@ impl<H: QueryHandler> UdpWorker<H> {
                 .handler
                 .handle(query, peer, Protocol::Udp, &mut buffers.responses[replies])
             {
-                Handled::Reply(size) => {
+                Handled::Reply { len: size, rcode } => {
                     if let Some(counter) = self.counter.as_mut() {
-                        counter.answered(
-                            MetricsProtocol::Udp,
-                            super::response_rcode(&buffers.responses[replies][..size]),
-                        );
+                        counter.answered(MetricsProtocol::Udp, rcode);
                     }
                     buffers.prepare_send(replies, slot, size, local);
                     replies += 1;
@@ -464,7 +461,10 @@ mod tests {
                     for (i, byte) in query.iter().rev().enumerate() {
                         out[i] = *byte;
                     }
-                    Handled::Reply(query.len())
+                    Handled::Reply {
+                        len: query.len(),
+                        rcode: 0,
+                    }
                 }
             }
         }
