@@ -6,6 +6,7 @@
 //!        |
 //!        v
 //!   rendezvous over {this node} + live region members holding the zone
+//!   (those whose last primary check succeeded, if any did)
 //!        |                                   |
 //!        | this node is the heaviest         | another node is
 //!        v                                   v
@@ -112,21 +113,35 @@ impl Replicator {
     }
 
     /// The region's fetcher for `zone`: the heaviest of this node and the
-    /// live own-region members advertising the zone; `None` when this
-    /// node is alone.
+    /// live own-region members advertising the zone, among those whose
+    /// last check of the primaries succeeded (among all of them when none
+    /// did); `None` when this node is alone.
     pub fn region_fetcher(&self, zone: &Name) -> Option<NodeId> {
         let own_region = self.view.own_region();
-        let peers: Vec<&NodeId> = self
+        let peers: Vec<(&NodeId, bool)> = self
             .view
             .live_adverts(zone)
             .filter(|(member, _)| member.info.region == own_region)
-            .map(|(member, _)| &member.info.id)
+            .map(|(member, advert)| (&member.info.id, advert.primary_reachable))
             .collect();
         if peers.is_empty() {
             return None;
         }
-        let candidates = peers.into_iter().chain([self.view.own_id()]);
-        rendezvous::pick(zone, candidates).cloned()
+        let reachable = self
+            .zones
+            .get(zone)
+            .is_none_or(|entry| entry.primary_reachable);
+        let candidates = peers.into_iter().chain([(self.view.own_id(), reachable)]);
+        let all: Vec<(&NodeId, bool)> = candidates.collect();
+        let able = all
+            .iter()
+            .filter(|(_, reachable)| *reachable)
+            .map(|(id, _)| *id);
+        let pick = match all.iter().any(|(_, reachable)| *reachable) {
+            true => rendezvous::pick(zone, able),
+            false => rendezvous::pick(zone, all.iter().map(|(id, _)| *id)),
+        };
+        pick.cloned()
     }
 
     /// The fetcher a held NOTIFY waits for, and until when.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::refresh::{Intervals, ZoneRefresh};
+use crate::refresh::{Intervals, RefreshResult, ZoneRefresh};
 use crate::serial::ZoneVersion;
 use crate::time::Timestamp;
 
@@ -18,6 +18,9 @@ pub struct LocalZone {
     pub primary_version: Option<ZoneVersion>,
     /// The clamped SOA timers of the version served.
     pub timers: Option<Intervals>,
+    /// Whether the last check of the primaries succeeded (or none ran
+    /// yet): this node may be its region's fetcher after a NOTIFY.
+    pub primary_reachable: bool,
 }
 
 impl LocalZone {
@@ -25,8 +28,8 @@ impl LocalZone {
     pub fn of(machine: &ZoneRefresh, now: Timestamp) -> LocalZone {
         let serving = machine.serving();
         let epoch = serving.map_or(0, |version| version.epoch);
-        let primary_version = machine
-            .status(now)
+        let status = machine.status(now);
+        let primary_version = status
             .primary_serial
             .map(|serial| ZoneVersion { epoch, serial });
         LocalZone {
@@ -34,6 +37,7 @@ impl LocalZone {
             verified_age: machine.verified_age(now),
             primary_version,
             timers: machine.timers(),
+            primary_reachable: status.last_result != Some(RefreshResult::Failed),
         }
     }
 }

@@ -72,6 +72,10 @@ pub struct Advert {
     /// version (directly, or inherited from the peer it came from); `None`
     /// when it does not know.
     pub confirmed_age: Option<Duration>,
+    /// Whether its last check of the zone's primaries succeeded (it may be
+    /// the region's fetcher after a NOTIFY). `true` when gossip does not
+    /// say.
+    pub primary_reachable: bool,
 }
 
 /// A point in the past given as an age at a known time, so that no
@@ -116,4 +120,6 @@ pub struct HeldAdvert {
     pub version: ZoneVersion,
     /// When a primary confirmed it, if known.
     pub confirmed: Option<Confirmation>,
+    /// Whether its last check of the primaries succeeded.
+    pub primary_reachable: bool,
 }

@@ -69,6 +69,7 @@ pub(super) struct ZoneEntry {
     pub(super) verified: Option<Confirmation>,
     pub(super) primary_version: Option<ZoneVersion>,
     pub(super) timers: Option<Intervals>,
+    pub(super) primary_reachable: bool,
     pub(super) fetch: Option<ReplicaId>,
     pub(super) confirm: Option<ReplicaId>,
     pub(super) next_confirm: Timestamp,
@@ -111,6 +112,7 @@ impl ZoneEntry {
             verified: None,
             primary_version: None,
             timers: None,
+            primary_reachable: true,
             fetch: None,
             confirm: None,
             next_confirm: Timestamp::ZERO,
@@ -227,6 +229,7 @@ impl Replicator {
             .map(|age| Confirmation { read_at: now, age });
         entry.primary_version = local.primary_version;
         entry.timers = local.timers;
+        entry.primary_reachable = local.primary_reachable;
         entry.settle_wait(now);
         self.track_lag(zone, now);
     }

@@ -158,6 +158,7 @@ impl ClusterView {
                     confirmed: advert
                         .confirmed_age
                         .map(|age| Confirmation { read_at: now, age }),
+                    primary_reachable: advert.primary_reachable,
                 };
                 self.adverts
                     .entry(zone.clone())
