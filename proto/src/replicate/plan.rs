@@ -13,16 +13,23 @@ use super::replicator::{Replicator, ZoneEntry};
 use super::view::Proximity;
 
 impl ZoneEntry {
-    /// When a confirmation falls due: for a loaded zone once a full
-    /// refresh interval passed without a primary's confirmation, and never
-    /// before `next_confirm`.
+    /// When a confirmation falls due, never before `next_confirm`: for a
+    /// loaded zone, once a full refresh interval passed without a primary's
+    /// confirmation and our own check of the primaries failed; or, should
+    /// that check not even end, half a refresh interval (at most a retry
+    /// interval) later still.
     pub(super) fn confirm_due(&self) -> Option<Timestamp> {
         if self.serving.is_none() {
             return Some(self.next_confirm);
         }
         let timers = self.timers?;
         let verified = self.verified?;
-        let stale_at = verified.read_at + timers.refresh.saturating_sub(verified.age);
+        let grace = match self.primary_reachable {
+            true => timers.retry.min(timers.refresh / 2),
+            false => Duration::ZERO,
+        };
+        let due_age = timers.refresh + grace;
+        let stale_at = verified.read_at + due_age.saturating_sub(verified.age);
         Some(stale_at.max(self.next_confirm))
     }
 

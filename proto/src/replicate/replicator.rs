@@ -22,8 +22,8 @@
 //! only own-region members are asked.
 //!
 //! Confirm (freshness inheritance, DESIGN.md decision 5): when no primary
-//! has confirmed our version for a full refresh interval (ours cannot be
-//! reached), ask the live member advertising the freshest confirmation —
+//! has confirmed our version for a full refresh interval and our own last
+//! check of the primaries failed, ask the live member advertising the freshest confirmation —
 //! of our own version first, else of a newer one — for a confirmation,
 //! at most every `min(retry, refresh / 2)` (never more often than
 //! `confirm_interval`) per zone. A zone not loaded here asks too, so
