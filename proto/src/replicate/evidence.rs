@@ -13,6 +13,7 @@ use crate::name::Name;
 use crate::serial::ZoneVersion;
 use crate::time::Timestamp;
 
+use super::plan::newest;
 use super::replicator::{PeerEvidence, Replicator, ZoneEntry};
 
 impl Replicator {
@@ -79,13 +80,7 @@ impl Replicator {
         let from_primary = entry
             .primary_version
             .filter(|version| version.is_newer_than(ours));
-        let verified = from_primary
-            .into_iter()
-            .chain(from_peers.iter().copied())
-            .reduce(|best, version| match version.is_newer_than(best) {
-                true => version,
-                false => best,
-            })?;
+        let verified = newest(from_primary.into_iter().chain(from_peers.iter().copied()))?;
         let fleet_has_it = !from_peers.is_empty()
             || self
                 .view

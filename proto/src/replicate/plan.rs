@@ -80,13 +80,7 @@ impl Replicator {
             .map(|(member, advert)| (self.view.proximity(member), advert.version))
             .collect();
         offers.sort_by(|(a, _), (b, _)| a.cmp(b));
-        let newest = offers
-            .iter()
-            .map(|(_, version)| *version)
-            .reduce(|best, version| match version.is_newer_than(best) {
-                true => version,
-                false => best,
-            })?;
+        let newest = newest(offers.iter().map(|(_, version)| *version))?;
         offers
             .into_iter()
             .find(|(_, version)| *version == newest)
@@ -146,4 +140,23 @@ impl Replicator {
             .live_adverts(zone)
             .filter(move |(member, _)| !self.backoffs.is_waiting(&member.info.id, zone, now))
     }
+}
+
+/// The newest of `versions`: the first that no other is newer than.
+///
+/// RFC 1982 order is not transitive — serials spread over more than half
+/// the serial space can form a cycle — so when no such version exists
+/// the first that beats every one before it is taken; the choice only
+/// depends on the order given, which is deterministic.
+pub(super) fn newest(versions: impl Iterator<Item = ZoneVersion> + Clone) -> Option<ZoneVersion> {
+    let beaten = |version: ZoneVersion| versions.clone().any(|other| other.is_newer_than(version));
+    versions
+        .clone()
+        .find(|version| !beaten(*version))
+        .or_else(|| {
+            versions.reduce(|best, version| match version.is_newer_than(best) {
+                true => version,
+                false => best,
+            })
+        })
 }
