@@ -388,32 +388,27 @@ impl Replicator {
         if !fetch_room && !confirm_room {
             return None;
         }
-        let order = self.scan_order();
-        for zone in order {
-            let action = match self.zones.get(&zone) {
-                Some(entry) => self.plan_zone(&zone, entry, now, (fetch_room, confirm_room)),
-                None => None,
-            };
-            if let Some((peer, kind)) = action {
-                self.cursor = Some(zone.clone());
-                return Some(self.dispatch(now, zone, peer, kind));
-            }
-        }
-        None
+        let room = (fetch_room, confirm_room);
+        let (zone, peer, kind) = self.scan_order().find_map(|(zone, entry)| {
+            let (peer, kind) = self.plan_zone(zone, entry, now, room)?;
+            Some((zone.clone(), peer, kind))
+        })?;
+        self.cursor = Some(zone.clone());
+        Some(self.dispatch(now, zone, peer, kind))
     }
 
     /// Zones from just after the last one served, wrapping around, so a
     /// zone early in name order cannot starve later ones.
-    fn scan_order(&self) -> Vec<Name> {
-        use std::ops::Bound::{Excluded, Unbounded};
-        let Some(cursor) = &self.cursor else {
-            return self.zones.keys().cloned().collect();
+    fn scan_order(&self) -> impl Iterator<Item = (&Name, &ZoneEntry)> + '_ {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let (after, before) = match &self.cursor {
+            Some(cursor) => (
+                self.zones.range::<Name, _>((Excluded(cursor), Unbounded)),
+                Some(self.zones.range::<Name, _>((Unbounded, Included(cursor)))),
+            ),
+            None => (self.zones.range::<Name, _>(..), None),
         };
-        let after = self.zones.range::<Name, _>((Excluded(cursor), Unbounded));
-        let before = self
-            .zones
-            .range::<Name, _>((Unbounded, std::ops::Bound::Included(cursor)));
-        after.chain(before).map(|(zone, _)| zone.clone()).collect()
+        after.chain(before.into_iter().flatten())
     }
 
     fn dispatch(
