@@ -56,7 +56,25 @@ impl Zones {
         });
     }
 
+    /// Serves each zone of `entries` with its data (a start-up's worth of
+    /// zones in one new table).
+    pub fn publish_all(&self, entries: impl IntoIterator<Item = (Name, Option<ZoneData>)>) {
+        let entries: Vec<(Name, Option<ZoneData>, Arc<AtomicU8>)> = entries
+            .into_iter()
+            .map(|(name, data)| {
+                let freshness = self.freshness_cell(&name);
+                (name, data, freshness)
+            })
+            .collect();
+        self.update(|table| {
+            for (name, data, freshness) in &entries {
+                table.insert(name.clone(), (data.clone(), freshness.clone()));
+            }
+        });
+    }
+
     /// Stops serving `name`.
+
     pub fn remove(&self, name: &Name) {
         self.update(|entries| {
             entries.remove(name);
