@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use replicate_support::fleet::{Fleet, soa};
 use replicate_support::*;
 use understudy_proto::refresh::{
-    ActionKind, EventKind, NotifyDisposition, Priority, RefreshConfig, XfrKind, ZoneRefresh,
+    ActionKind, EventKind, NotifyDisposition, Priority, RefreshConfig, RefreshScheduler,
+    SchedulerConfig, XfrKind, ZoneRefresh,
 };
 
 const LAYOUT: [(&str, &str); 8] = [
@@ -294,6 +295,21 @@ fn rfc1996_held_notify_falls_back_to_the_primary_after_the_wait() {
         }
     )));
     assert_eq!(zone.status(s(12)).notify_held_until, None);
+}
+
+#[test]
+fn rfc1996_the_scheduler_holds_a_notify_and_hands_out_its_fallback_check() {
+    let mut scheduler = RefreshScheduler::new(SchedulerConfig::default());
+    scheduler.insert(zone(), refresh_loaded(1));
+    let held = scheduler.handle_notify_deferred(s(10), &zone(), Some(2), None, s(12));
+    assert_eq!(held, Some(NotifyDisposition::Held));
+    assert_eq!(scheduler.poll_action(s(10)), None);
+    assert_eq!(scheduler.poll_timeout(), Some(s(12)));
+    let dispatch = scheduler.poll_action(s(12)).expect("the fallback check");
+    assert_eq!(dispatch.zone, zone());
+    assert_eq!(dispatch.action.priority, Priority::Urgent);
+    let missing = scheduler.handle_notify_deferred(s(12), &name("no.such."), Some(2), None, s(14));
+    assert_eq!(missing, None);
 }
 
 #[test]

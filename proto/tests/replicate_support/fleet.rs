@@ -59,6 +59,60 @@ pub struct SimNode {
     was_healthy: bool,
 }
 
+impl SimNode {
+    /// Node `index` of `layout`, restored from disk with `serial`, knowing
+    /// every other member.
+    fn new(
+        layout: &[(&str, &str)],
+        index: usize,
+        config: &ReplicateConfig,
+        serial: u32,
+    ) -> SimNode {
+        let (own, region) = layout[index];
+        let spread = REFRESH * index as u64 / (2 * layout.len() as u64);
+        let restore = Restore {
+            loaded: Some(soa(serial)),
+            persisted: Some(PersistedState {
+                serving: Some(soa(serial)),
+                verified_at: Some(UNIX_START),
+                next_refresh: Some(UNIX_START + REFRESH - spread),
+                ..PersistedState::default()
+            }),
+            unix_now: UNIX_START,
+        };
+        let refresh_config = RefreshConfig {
+            primaries: 1,
+            jitter: 0.1,
+            ..RefreshConfig::default()
+        };
+        let mut replicator = Replicator::new(config.clone(), id(own), region);
+        for (other, other_region) in layout.iter().filter(|(other, _)| *other != own) {
+            let info = MemberInfo {
+                id: id(other),
+                generation: 1,
+                region: other_region.to_string(),
+            };
+            replicator.handle_member(ms(0), info);
+            replicator.handle_rtt(&id(other), rtt_between(layout, region, other_region));
+        }
+        SimNode {
+            id: id(own),
+            region: region.to_string(),
+            refresh: ZoneRefresh::restore(refresh_config, index as u64 + 1, ms(0), restore),
+            replicator,
+            health: Health::new(HealthConfig::default(), ms(0)),
+            reaches_primary: true,
+            alive: true,
+            peer_installs: 0,
+            confirms: 0,
+            withdrawals: 0,
+            unfresh_evaluations: 0,
+            gossiped: None,
+            was_healthy: false,
+        }
+    }
+}
+
 enum Work {
     Soa {
         node: usize,
@@ -123,61 +177,8 @@ impl Fleet {
     /// `serial` confirmed at t=0, their next checks spread over the first
     /// refresh interval.
     pub fn new(layout: &[(&str, &str)], config: ReplicateConfig, serial: u32) -> Fleet {
-        let regions: Vec<&str> = {
-            let mut regions: Vec<&str> = layout.iter().map(|(_, region)| *region).collect();
-            regions.dedup();
-            regions
-        };
-        let count = layout.len() as u64;
-        let nodes = layout
-            .iter()
-            .enumerate()
-            .map(|(index, (own, region))| {
-                let next = UNIX_START + REFRESH - REFRESH * index as u64 / (2 * count);
-                let restore = Restore {
-                    loaded: Some(soa(serial)),
-                    persisted: Some(PersistedState {
-                        serving: Some(soa(serial)),
-                        verified_at: Some(UNIX_START),
-                        next_refresh: Some(next),
-                        ..PersistedState::default()
-                    }),
-                    unix_now: UNIX_START,
-                };
-                let refresh_config = RefreshConfig {
-                    primaries: 1,
-                    jitter: 0.1,
-                    ..RefreshConfig::default()
-                };
-                let mut replicator = Replicator::new(config.clone(), id(own), *region);
-                for (other, other_region) in layout.iter().filter(|(other, _)| other != own) {
-                    replicator.handle_member(
-                        ms(0),
-                        MemberInfo {
-                            id: id(other),
-                            generation: 1,
-                            region: other_region.to_string(),
-                        },
-                    );
-                    let rtt = rtt_between(&regions, region, other_region);
-                    replicator.handle_rtt(&id(other), rtt);
-                }
-                SimNode {
-                    id: id(own),
-                    region: region.to_string(),
-                    refresh: ZoneRefresh::restore(refresh_config, index as u64 + 1, ms(0), restore),
-                    replicator,
-                    health: Health::new(HealthConfig::default(), ms(0)),
-                    reaches_primary: true,
-                    alive: true,
-                    peer_installs: 0,
-                    confirms: 0,
-                    withdrawals: 0,
-                    unfresh_evaluations: 0,
-                    gossiped: None,
-                    was_healthy: false,
-                }
-            })
+        let nodes = (0..layout.len())
+            .map(|index| SimNode::new(layout, index, &config, serial))
             .collect();
         let mut fleet = Fleet {
             nodes,
@@ -518,10 +519,18 @@ impl Fleet {
     }
 }
 
-/// Round trips: 1 ms within a region, 20 ms plus 30 ms per step of the
-/// regions' order between regions.
-fn rtt_between(regions: &[&str], a: &str, b: &str) -> Duration {
-    let place = |region: &str| regions.iter().position(|r| *r == region).unwrap_or(0);
+/// Round trips: 1 ms within a region, 20 ms plus 30 ms per step between
+/// regions in the order they first appear in the layout.
+fn rtt_between(layout: &[(&str, &str)], a: &str, b: &str) -> Duration {
+    let place = |region: &str| {
+        let mut seen: Vec<&str> = Vec::new();
+        for (_, r) in layout {
+            if !seen.contains(r) {
+                seen.push(r);
+            }
+        }
+        seen.iter().position(|r| *r == region).unwrap_or(0)
+    };
     match a == b {
         true => Duration::from_millis(1),
         false => Duration::from_millis(20 + 30 * place(a).abs_diff(place(b)) as u64),
