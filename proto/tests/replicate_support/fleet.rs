@@ -315,37 +315,46 @@ impl Fleet {
             Work::Gossip {
                 to,
                 from,
-                mut advert,
+                advert,
                 sent,
-            } => {
-                if self.nodes[to].alive {
-                    advert.confirmed_age = advert.confirmed_age.map(|age| age + now.since(sent));
-                    let from = self.nodes[from].id.clone();
-                    let zone = self.zone.clone();
-                    let replicator = &mut self.nodes[to].replicator;
-                    replicator.handle_advert(now, &from, 1, &zone, Some(advert));
-                }
+            } => self.deliver_gossip(to, from, advert, sent),
+            Work::Notify { node, serial } => self.deliver_notify(node, serial),
+        }
+    }
+
+    fn deliver_gossip(&mut self, to: usize, from: usize, mut advert: Advert, sent: Timestamp) {
+        let now = self.now;
+        if !self.nodes[to].alive {
+            return;
+        }
+        advert.confirmed_age = advert.confirmed_age.map(|age| age + now.since(sent));
+        let from = self.nodes[from].id.clone();
+        let zone = self.zone.clone();
+        let replicator = &mut self.nodes[to].replicator;
+        replicator.handle_advert(now, &from, 1, &zone, Some(advert));
+    }
+
+    /// A NOTIFY as the node handles it: the replicator's plan, then the
+    /// refresh machine's direct or held check.
+    fn deliver_notify(&mut self, node: usize, serial: u32) {
+        let now = self.now;
+        if !self.nodes[node].alive {
+            return;
+        }
+        let zone = self.zone.clone();
+        let target = &mut self.nodes[node];
+        let plan = target.replicator.handle_notify(now, &zone, Some(serial));
+        match &plan {
+            NotifyPlan::Direct(_) => {
+                target.refresh.handle_notify(now, Some(serial), Some(0));
             }
-            Work::Notify { node, serial } => {
-                if !self.nodes[node].alive {
-                    return;
-                }
-                let zone = self.zone.clone();
-                let target = &mut self.nodes[node];
-                let plan = target.replicator.handle_notify(now, &zone, Some(serial));
-                match &plan {
-                    NotifyPlan::Direct(_) => {
-                        target.refresh.handle_notify(now, Some(serial), Some(0));
-                    }
-                    NotifyPlan::Hold { until, .. } => {
-                        target
-                            .refresh
-                            .handle_notify_deferred(now, Some(serial), Some(0), *until);
-                    }
-                }
-                self.notify_plans.push((node, plan));
+            NotifyPlan::Hold { until, .. } => {
+                target
+                    .refresh
+                    .handle_notify_deferred(now, Some(serial), Some(0), *until);
             }
         }
+        self.notify_plans.push((node, plan));
     }
 
     fn transfer_done(&mut self, node: usize, id: ActionId) {
