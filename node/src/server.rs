@@ -217,8 +217,7 @@ fn keyring(keys: &[Arc<Key>]) -> KeyRing {
 
 fn metrics(shared: &Arc<Shared>) -> anyhow::Result<Metrics> {
     let views = shared.clone();
-    Metrics::new(Box::new(move || views.views.load().as_ref().clone()))
-        .context("cannot set up metrics")
+    Metrics::new(Box::new(move || views.views())).context("cannot set up metrics")
 }
 
 fn answer_config(config: &Config) -> AnswerConfig {
@@ -351,7 +350,7 @@ async fn start_metrics(
 /// Healthy when every zone is loaded and none is expired.
 fn health(shared: &Shared) -> Health {
     use crate::control::ZoneState;
-    let views = shared.views.load();
+    let views = shared.views();
     let mut problems = views
         .iter()
         .filter(|view| matches!(view.state, ZoneState::Loading | ZoneState::Expired));

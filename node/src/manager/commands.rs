@@ -164,6 +164,7 @@ impl Manager {
         self.scheduler.remove(zone);
         self.written.remove(zone);
         self.shared.zones.remove(zone);
+        self.shared.set_view(zone, None);
         self.publish_access();
         self.writer.submit(Job::Zones(self.runtime_specs()));
         self.writer.submit(Job::Remove(zone.clone()));

@@ -51,7 +51,8 @@ use self::work::{Fetched, TransferResult, ZoneLimits};
 use self::writer::{Job, Writer, WriterThread};
 use self::zone::{ManagedZone, ZoneAccess, ZoneData};
 
-/// How often the status views read by metrics and health are refreshed.
+/// How often every zone's freshness, state file and status view are
+/// brought up to date even without an event.
 const VIEW_INTERVAL: Duration = Duration::from_secs(1);
 /// Connect and per-read timeout towards primaries during a transfer.
 const TRANSFER_IO_TIMEOUT: Duration = Duration::from_secs(30);
@@ -84,7 +85,29 @@ pub struct Shared {
     /// Per-zone access rules, for NOTIFY and transfer-out.
     pub access: ArcSwap<HashMap<Name, Arc<ZoneAccess>>>,
     /// The latest status of every zone, for metrics and health.
-    pub views: ArcSwap<Vec<ZoneStatusView>>,
+    views: std::sync::Mutex<std::collections::BTreeMap<Name, ZoneStatusView>>,
+}
+
+impl Shared {
+    /// The status of every zone as of the last change (at most a second old).
+    pub fn views(&self) -> Vec<ZoneStatusView> {
+        self.lock_views().values().cloned().collect()
+    }
+
+    pub(crate) fn set_view(&self, zone: &Name, view: Option<ZoneStatusView>) {
+        match view {
+            Some(view) => self.lock_views().insert(zone.clone(), view),
+            None => self.lock_views().remove(zone),
+        };
+    }
+
+    fn lock_views(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<Name, ZoneStatusView>> {
+        self.views
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// The result of one piece of network or disk work.
@@ -176,10 +199,7 @@ impl Manager {
                 Some(done) = self.network.join_next(), if !self.network.is_empty() => self.finish(done),
                 Some(done) = self.storing.join_next(), if !self.storing.is_empty() => self.finish(done),
                 _ = sleep_until(wake) => self.scheduler.handle_timeout(self.clock.now()),
-                _ = views.tick() => {
-                    self.sync_all();
-                    self.publish_views();
-                }
+                _ = views.tick() => self.sync_all(),
 
 
                 _ = &mut stop => break,
@@ -221,6 +241,7 @@ impl Manager {
 
     /// Publishes `zone`'s freshness and writes its state file if it changed.
     fn sync_zone(&mut self, zone: &Name, now: understudy_proto::Timestamp) {
+        self.shared.set_view(zone, status::view(self, zone, now));
         let Some(machine) = self.scheduler.zone(zone) else {
             return;
         };
@@ -423,17 +444,6 @@ impl Manager {
                 tracing::error!(zone = %zone, %error, "new version not stored; the old one keeps serving")
             }
         }
-    }
-
-    /// Refreshes the status views read by metrics and health.
-    fn publish_views(&self) {
-        let now = self.clock.now();
-        let views = self
-            .zones
-            .keys()
-            .filter_map(|name| status::view(self, name, now))
-            .collect();
-        self.shared.views.store(Arc::new(views));
     }
 
     /// Stops network work, lets queued writes finish, writes final states.

@@ -29,6 +29,13 @@ pub async fn handle(
     } else {
         TransferKind::Axfr
     };
+    if kind == TransferKind::Axfr && matches!(request.reply, ReplyPath::Udp(_)) {
+        // AXFR needs TCP (RFC 5936 §4.2); NSD and Knot answer NOTIMP.
+        if let Some(response) = error_response(&message, rcode::NOTIMP as u8, signer.as_mut()) {
+            send(&request.reply, response).await;
+        }
+        return;
+    }
     let key = signer.as_ref().map(|signer| signer.key().name.clone());
     let allowed = context
         .shared
@@ -65,11 +72,6 @@ pub async fn handle(
         return;
     }
     match request.reply {
-        ReplyPath::Udp(_) if kind == TransferKind::Axfr => {
-            if let Some(response) = error_response(&message, rcode::NOTIMP as u8, signer.as_mut()) {
-                send(&request.reply, response).await;
-            }
-        }
         ReplyPath::Udp(_) => {
             let reply = request.reply;
             let first = stream_messages(&message, &data, kind, true, signer)
