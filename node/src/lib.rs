@@ -15,5 +15,6 @@ pub mod manager;
 pub mod metrics;
 pub mod primary;
 pub mod server;
+pub mod special;
 pub mod store;
 pub mod zones;

@@ -34,10 +34,24 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    let command = Cli::parse().command;
+    if !matches!(command, Command::Run { .. }) {
+        restore_sigpipe();
+    }
+    match command {
         Command::Run { config } => server::run(&config),
         Command::CheckConfig { file } => config::check_config(&file),
         Command::Ctl(args) => control::run(args),
         Command::Keygen(args) => keygen::run(args),
+    }
+}
+
+/// Lets the one-shot commands end quietly when their output pipe closes
+/// (`understudy ctl … | head`), as command-line tools do. The daemon keeps
+/// Rust's default of ignoring SIGPIPE: a client hanging up must not kill it.
+fn restore_sigpipe() {
+    // SAFETY: setting a signal's disposition to the default is always sound.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -14,16 +14,20 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use arc_swap::{ArcSwap, Guard};
 use understudy_proto::Name;
 use understudy_proto::answer::{Freshness, ServedZone, ZoneSet};
-use understudy_proto::zone::Snapshot;
 
-/// One served zone: its current snapshot and freshness.
+use crate::manager::zone::ZoneData;
+
+/// One served zone: its current data and freshness.
 pub struct ZoneEntry {
     /// The zone's name.
     pub name: Name,
-    /// The snapshot answered from; `None` until the first transfer or load.
-    pub snapshot: Option<Arc<Snapshot>>,
+    /// The snapshot answered from and its journal; `None` until the first
+    /// transfer or load.
+    pub data: Option<ZoneData>,
     freshness: Arc<AtomicU8>,
 }
+
+type Entries = HashMap<Name, (Option<ZoneData>, Arc<AtomicU8>)>;
 
 /// An immutable set of zones, keyed by lower-cased wire name.
 #[derive(Default)]
@@ -44,11 +48,28 @@ impl Zones {
         self.current.load()
     }
 
-    /// Serves `snapshot` for its zone from now on (adding the zone if new).
-    pub fn publish(&self, name: &Name, snapshot: Option<Arc<Snapshot>>) {
+    /// Serves `data` for zone `name` from now on (adding the zone if new).
+    pub fn publish(&self, name: &Name, data: Option<ZoneData>) {
         let freshness = self.freshness_cell(name);
         self.update(|entries| {
-            entries.insert(name.clone(), (snapshot.clone(), freshness.clone()));
+            entries.insert(name.clone(), (data.clone(), freshness.clone()));
+        });
+    }
+
+    /// Serves each zone of `entries` with its data (a start-up's worth of
+    /// zones in one new table).
+    pub fn publish_all(&self, entries: impl IntoIterator<Item = (Name, Option<ZoneData>)>) {
+        let entries: Vec<(Name, Option<ZoneData>, Arc<AtomicU8>)> = entries
+            .into_iter()
+            .map(|(name, data)| {
+                let freshness = self.freshness_cell(&name);
+                (name, data, freshness)
+            })
+            .collect();
+        self.update(|table| {
+            for (name, data, freshness) in &entries {
+                table.insert(name.clone(), (data.clone(), freshness.clone()));
+            }
         });
     }
 
@@ -62,31 +83,47 @@ impl Zones {
 
     /// Sets how fresh `name` is; takes effect for the next query.
     pub fn set_freshness(&self, name: &Name, freshness: Freshness) {
-        self.freshness_cell(name).store(encode(freshness), Ordering::Relaxed);
+        self.freshness_cell(name)
+            .store(encode(freshness), Ordering::Relaxed);
     }
 
-    /// The snapshot currently served for `name`.
-    pub fn snapshot(&self, name: &Name) -> Option<Arc<Snapshot>> {
+    /// The data currently served for `name`, and how fresh it is.
+    pub fn data(&self, name: &Name) -> Option<(ZoneData, Freshness)> {
         let key = name.to_lowercase();
-        self.load().by_name.get(key.as_wire())?.snapshot.clone()
+        let table = self.load();
+        let entry = table.by_name.get(key.as_wire())?;
+        Some((
+            entry.data.clone()?,
+            decode(entry.freshness.load(Ordering::Relaxed)),
+        ))
     }
 
     fn freshness_cell(&self, name: &Name) -> Arc<AtomicU8> {
         let mut cells = self.lock_freshness();
-        cells.entry(name.clone()).or_insert_with(|| Arc::new(AtomicU8::new(encode(Freshness::Fresh)))).clone()
+        cells
+            .entry(name.clone())
+            .or_insert_with(|| Arc::new(AtomicU8::new(encode(Freshness::Fresh))))
+            .clone()
     }
 
     fn lock_freshness(&self) -> std::sync::MutexGuard<'_, HashMap<Name, Arc<AtomicU8>>> {
-        self.freshness.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.freshness
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Rebuilds the table from the current one with `change` applied.
-    fn update(&self, change: impl Fn(&mut HashMap<Name, (Option<Arc<Snapshot>>, Arc<AtomicU8>)>)) {
+    fn update(&self, change: impl Fn(&mut Entries)) {
         self.current.rcu(|table| {
-            let mut entries: HashMap<Name, (Option<Arc<Snapshot>>, Arc<AtomicU8>)> = table
+            let mut entries: Entries = table
                 .by_name
                 .values()
-                .map(|entry| (entry.name.clone(), (entry.snapshot.clone(), entry.freshness.clone())))
+                .map(|entry| {
+                    (
+                        entry.name.clone(),
+                        (entry.data.clone(), entry.freshness.clone()),
+                    )
+                })
                 .collect();
             change(&mut entries);
             Arc::new(ZoneTable::new(entries))
@@ -95,11 +132,18 @@ impl Zones {
 }
 
 impl ZoneTable {
-    fn new(entries: HashMap<Name, (Option<Arc<Snapshot>>, Arc<AtomicU8>)>) -> ZoneTable {
+    fn new(entries: Entries) -> ZoneTable {
         let mut table = ZoneTable::default();
-        for (name, (snapshot, freshness)) in entries {
+        for (name, (data, freshness)) in entries {
             let key = name.to_lowercase().as_wire().into();
-            table.by_name.insert(key, ZoneEntry { name, snapshot, freshness });
+            table.by_name.insert(
+                key,
+                ZoneEntry {
+                    name,
+                    data,
+                    freshness,
+                },
+            );
         }
         table
     }
@@ -118,9 +162,13 @@ impl ZoneTable {
 impl ZoneSet for ZoneTable {
     fn find(&self, origin: &[u8]) -> Option<ServedZone<'_>> {
         let entry = self.by_name.get(origin)?;
-        let snapshot = entry.snapshot.as_deref()?;
+        // A zone without data yet is still ours: SERVFAIL, not a parent's answer.
+        let snapshot = entry.data.as_ref().map(|data| data.snapshot.as_ref());
         let freshness = decode(entry.freshness.load(Ordering::Relaxed));
-        Some(ServedZone { snapshot, freshness })
+        Some(ServedZone {
+            snapshot,
+            freshness,
+        })
     }
 }
 

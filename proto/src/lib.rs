@@ -10,9 +10,11 @@
 
 pub mod acl;
 pub mod answer;
+pub mod health;
 pub mod name;
 pub mod record;
 pub mod refresh;
+pub mod replicate;
 pub mod serial;
 pub mod text;
 pub mod time;

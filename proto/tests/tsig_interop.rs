@@ -98,7 +98,7 @@ impl std::fmt::Debug for Outcome {
 fn assert_full_zone(outcome: &Outcome, hosts: usize) {
     assert_eq!(
         outcome.records.len(),
-        zone_record_count(hosts) + 1,
+        zone_record_count(hosts, 0) + 1,
         "SOA first and last"
     );
     assert!(
@@ -341,5 +341,42 @@ impl OutputInThread for Command {
             .spawn()
             .unwrap();
         std::thread::spawn(move || child.wait_with_output().unwrap())
+    }
+}
+
+#[test]
+fn rfc8945_5_2_3_badtime_from_knot_bind_nsd_is_verified_and_carries_their_time() {
+    let good = spec("xfr-key", Algorithm::HmacSha256);
+    let text = zone_text(ZONE, 1, 10, 0);
+    let knot = Knot::primary(ZONE, &text, std::slice::from_ref(&good));
+    let bind = Bind::primary(ZONE, &text, std::slice::from_ref(&good));
+    let nsd = Nsd::primary(ZONE, &text, std::slice::from_ref(&good));
+    let zone = Name::from_ascii(ZONE).unwrap();
+    for (server, port) in [
+        ("knot", knot.daemon.port),
+        ("bind", bind.daemon.port),
+        ("nsd", nsd.daemon.port),
+    ] {
+        // Our clock an hour slow: the request is outside every fudge window.
+        let skewed = unix_now() - 3600;
+        let mut query = wire::soa_query(0x3131, &zone);
+        let mut verifier = sign_request(&mut query, &key(&good), skewed).unwrap();
+        let reply = xfr_support::udp_exchange(port, &query).expect("an answer");
+        let message = Message::parse(&reply).unwrap();
+        match verifier.verify(&reply, &message, skewed) {
+            Err(VerifyError::ServerError {
+                error,
+                rcode,
+                server_time,
+            }) => {
+                assert_eq!((error, rcode), (rcode::BADTIME, rcode::NOTAUTH), "{server}");
+                let theirs = server_time.expect("BADTIME carries the server's time");
+                assert!(
+                    theirs.abs_diff(unix_now()) < 60,
+                    "{server}: server time {theirs}"
+                );
+            }
+            other => panic!("{server}: expected a verified BADTIME, got {other:?}"),
+        }
     }
 }

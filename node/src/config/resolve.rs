@@ -7,17 +7,17 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::de::IgnoredAny;
-use understudy_proto::acl::{Acl, AclEntry, AclError};
 use understudy_proto::Name;
+use understudy_proto::acl::{Acl, AclEntry, AclError};
 
 use super::spec::{
     DnsSpec, FileSpec, KeySpec, LogSpec, MetricsSpec, NodeSpec, VersionSpec, ZoneSpec,
 };
 use super::units::parse_duration;
 use super::{
-    Config, ControlSettings, DEFAULT_CONTROL_SOCKET, DEFAULT_DATA_DIR,
-    DEFAULT_METRICS_PORT, DnsSettings, Invalid, LoadError, LogFormat, LogSettings, MetricsSettings,
-    NodeSettings, TsigAlgorithm, TsigKey, ZoneConfig, ZonePolicy, parse_key_file,
+    Config, ControlSettings, DEFAULT_CONTROL_SOCKET, DEFAULT_DATA_DIR, DEFAULT_METRICS_PORT,
+    DnsSettings, Invalid, LoadError, LogFormat, LogSettings, MetricsSettings, NodeSettings,
+    TsigAlgorithm, TsigKey, ZoneConfig, ZonePolicy, parse_key_file,
 };
 
 /// The DNS port assumed when an address has none.
@@ -381,9 +381,9 @@ fn known_key(text: &str, keys: &[TsigKey]) -> Result<Name, String> {
 fn access_list(entries: &[String], keys: &[TsigKey], context: &str) -> Result<Acl, Invalid> {
     let mut acl = Acl::nobody();
     for text in entries {
-        let entry: AclEntry = text
-            .parse()
-            .map_err(|error: AclError| Invalid::new(context).because(format!("\"{text}\": {error}")))?;
+        let entry: AclEntry = text.parse().map_err(|error: AclError| {
+            Invalid::new(context).because(format!("\"{text}\": {error}"))
+        })?;
         if let Some(name) = entry.key_name()
             && !keys.iter().any(|key| &key.name == name)
         {

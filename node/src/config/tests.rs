@@ -93,8 +93,8 @@ jitter = 0.2
         ]
     );
     assert_eq!(zone.tsig_key, Some(key.name.clone()));
-    assert_eq!(zone.allow_transfer.len(), 2);
-    assert_eq!(zone.allow_notify[0].to_string(), "192.0.2.2/32");
+    assert_eq!(zone.allow_transfer.entries().len(), 2);
+    assert_eq!(zone.allow_notify.entries()[0].to_string(), "192.0.2.2");
     // The zone inherits the defaults it does not override.
     assert_eq!(zone.policy.expiry_policy, ExpiryPolicy::ServeStale);
     assert_eq!(zone.policy.jitter, 0.2);

@@ -26,8 +26,13 @@ pub enum Protocol {
 /// What the fast path made of one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handled {
-    /// A response of this many octets was written to the output buffer.
-    Reply(usize),
+    /// A response was written to the output buffer.
+    Reply {
+        /// Its length in octets.
+        len: usize,
+        /// Its RCODE, extended bits included, for the metrics.
+        rcode: u16,
+    },
     /// Nothing to send (e.g. a response arriving as a query, or unreadable bytes).
     Drop,
     /// The message needs the async side: a transfer, a NOTIFY, or TSIG.

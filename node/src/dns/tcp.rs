@@ -120,7 +120,7 @@ impl<H: QueryHandler> Connection<H> {
         responses: &mpsc::Sender<Vec<u8>>,
     ) -> bool {
         match self.handler.handle(message, peer, Protocol::Tcp, out) {
-            Handled::Reply(len) => responses.send(out[..len].to_vec()).await.is_ok(),
+            Handled::Reply { len, .. } => responses.send(out[..len].to_vec()).await.is_ok(),
             Handled::Drop => true,
             Handled::Special => {
                 let request = SpecialRequest {
@@ -189,7 +189,10 @@ mod tests {
                 return Handled::Special;
             }
             out[..query.len()].copy_from_slice(query);
-            Handled::Reply(query.len())
+            Handled::Reply {
+                len: query.len(),
+                rcode: 0,
+            }
         }
     }
 

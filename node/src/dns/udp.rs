@@ -17,6 +17,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::{Handled, Protocol, QueryHandler, ReplyPath, SpecialRequest};
+use crate::metrics::{Protocol as MetricsProtocol, QueryCounter};
 
 /// Datagrams received and sent per system call.
 pub const BATCH: usize = 32;
@@ -86,6 +87,7 @@ pub struct UdpWorker<H> {
     special: mpsc::Sender<SpecialRequest>,
     shutdown: Arc<AtomicBool>,
     buffers: Box<Buffers>,
+    counter: Option<QueryCounter>,
 }
 
 struct Buffers {
@@ -116,7 +118,14 @@ impl<H: QueryHandler> UdpWorker<H> {
             special,
             shutdown,
             buffers: Buffers::new(),
+            counter: None,
         })
+    }
+
+    /// Counts every query answered or dropped in `counter`.
+    pub fn counting(mut self, counter: QueryCounter) -> UdpWorker<H> {
+        self.counter = Some(counter);
+        self
     }
 
     /// Serves until the shutdown flag is set.
@@ -173,11 +182,18 @@ impl<H: QueryHandler> UdpWorker<H> {
                 .handler
                 .handle(query, peer, Protocol::Udp, &mut buffers.responses[replies])
             {
-                Handled::Reply(size) => {
+                Handled::Reply { len: size, rcode } => {
+                    if let Some(counter) = self.counter.as_mut() {
+                        counter.answered(MetricsProtocol::Udp, rcode);
+                    }
                     buffers.prepare_send(replies, slot, size, local);
                     replies += 1;
                 }
-                Handled::Drop => {}
+                Handled::Drop => {
+                    if let Some(counter) = self.counter.as_mut() {
+                        counter.dropped(MetricsProtocol::Udp);
+                    }
+                }
                 Handled::Special => self.hand_over(slot, len, peer, local),
             }
         }
@@ -445,7 +461,10 @@ mod tests {
                     for (i, byte) in query.iter().rev().enumerate() {
                         out[i] = *byte;
                     }
-                    Handled::Reply(query.len())
+                    Handled::Reply {
+                        len: query.len(),
+                        rcode: 0,
+                    }
                 }
             }
         }

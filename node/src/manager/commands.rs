@@ -17,7 +17,8 @@ use super::zone::{ManagedZone, ZoneData, ZoneOrigin};
 use super::{Command, Manager, journal_limits, status};
 
 impl Manager {
-    /// Takes over `config`'s zone, loading what `store` holds of it.
+    /// Takes over `config`'s zone, loading what `store` holds of it; it is
+    /// served once [`Manager::publish_loaded`] is called.
     pub fn load_zone(&mut self, config: ZoneConfig, origin: ZoneOrigin, store: &Store) {
         let mut managed = ManagedZone::new(config, origin, &self.keys);
         let name = managed.config.name.clone();
@@ -30,24 +31,54 @@ impl Manager {
                 None
             }
         };
-        let loaded = managed.data.as_ref().and_then(|data| data.snapshot.soa().soa()).map(|soa| SoaTimers::from(&soa));
+        let loaded = managed
+            .data
+            .as_ref()
+            .and_then(|data| data.snapshot.soa().soa())
+            .map(|soa| SoaTimers::from(&soa));
         let now = self.clock.now();
-        let restore = Restore { loaded, persisted, unix_now: self.clock.unix_now() };
-        let machine = ZoneRefresh::restore(managed.refresh_config(), managed.seed(self.seed), now, restore);
+        let restore = Restore {
+            loaded,
+            persisted,
+            unix_now: self.clock.unix_now(),
+        };
+        let machine = ZoneRefresh::restore(
+            managed.refresh_config(),
+            managed.seed(self.seed),
+            now,
+            restore,
+        );
         if let Some(data) = &managed.data {
             tracing::info!(zone = %name, serial = data.snapshot.serial(), op = "load", "serving from disk");
         }
-        self.shared.zones.publish(&name, managed.data.clone());
+        let (second, unix_second) = self.clock.whole_second();
+        self.written
+            .insert(name.clone(), machine.persisted(second, unix_second));
         self.scheduler.insert(name.clone(), machine);
+        self.dirty.insert(name.clone());
         self.zones.insert(name, managed);
+    }
+
+    /// Serves every zone loaded with [`Manager::load_zone`], all at once.
+    pub fn publish_loaded(&self) {
+        let entries = self
+            .zones
+            .iter()
+            .map(|(name, zone)| (name.clone(), zone.data.clone()));
+        self.shared.zones.publish_all(entries);
         self.publish_access();
     }
 
     pub(super) fn handle_command(&mut self, command: Command) {
         let now = self.clock.now();
         match command {
-            Command::Notify { zone, serial, source } => {
+            Command::Notify {
+                zone,
+                serial,
+                source,
+            } => {
                 self.scheduler.handle_notify(now, &zone, serial, source);
+                self.dirty.insert(zone);
             }
             Command::Control { command, reply } => {
                 let response = self.control(command);
@@ -60,14 +91,20 @@ impl Manager {
         let now = self.clock.now();
         match command {
             ControlCommand::ZoneStatus(zone) => self.zone_status(zone),
-            ControlCommand::ZoneRefresh(zone) => match self.scheduler.handle_refresh_command(now, &zone) {
-                true => Response::done(format!("refresh of {zone} scheduled")),
-                false => no_such_zone(&zone),
-            },
-            ControlCommand::ZoneRetransfer(zone) => match self.scheduler.handle_retransfer_command(now, &zone) {
-                true => Response::done(format!("retransfer of {zone} scheduled")),
-                false => no_such_zone(&zone),
-            },
+            ControlCommand::ZoneRefresh(zone) => {
+                self.dirty.insert(zone.clone());
+                match self.scheduler.handle_refresh_command(now, &zone) {
+                    true => Response::done(format!("refresh of {zone} scheduled")),
+                    false => no_such_zone(&zone),
+                }
+            }
+            ControlCommand::ZoneRetransfer(zone) => {
+                self.dirty.insert(zone.clone());
+                match self.scheduler.handle_retransfer_command(now, &zone) {
+                    true => Response::done(format!("retransfer of {zone} scheduled")),
+                    false => no_such_zone(&zone),
+                }
+            }
             ControlCommand::ZoneAdd(spec) => self.zone_add(*spec),
             ControlCommand::ZoneRemove(zone) => self.zone_remove(&zone),
             other => Response::not_available(other.op()),
@@ -82,7 +119,10 @@ impl Manager {
             None => self.zones.keys().collect(),
         };
         names.sort();
-        let zones = names.into_iter().filter_map(|name| status::view(self, name, now)).collect();
+        let zones = names
+            .into_iter()
+            .filter_map(|name| status::view(self, name, now))
+            .collect();
         Response::ZoneStatus { zones }
     }
 
@@ -96,9 +136,14 @@ impl Manager {
         }
         let name = config.name.clone();
         let managed = ManagedZone::new(config, ZoneOrigin::Runtime, &self.keys);
-        let machine = ZoneRefresh::new(managed.refresh_config(), managed.seed(self.seed), self.clock.now());
+        let machine = ZoneRefresh::new(
+            managed.refresh_config(),
+            managed.seed(self.seed),
+            self.clock.now(),
+        );
         self.shared.zones.publish(&name, None);
         self.scheduler.insert(name.clone(), machine);
+        self.dirty.insert(name.clone());
         self.zones.insert(name.clone(), managed);
         self.publish_access();
         self.writer.submit(Job::Zones(self.runtime_specs()));
@@ -107,14 +152,19 @@ impl Manager {
     }
 
     fn zone_remove(&mut self, zone: &Name) -> Response {
-        let Some(managed) = self.zones.get(zone) else { return no_such_zone(zone) };
+        let Some(managed) = self.zones.get(zone) else {
+            return no_such_zone(zone);
+        };
         if managed.origin == ZoneOrigin::Config {
-            return Response::error(format!("zone {zone} is in the configuration file; remove it there"));
+            return Response::error(format!(
+                "zone {zone} is in the configuration file; remove it there"
+            ));
         }
         self.zones.remove(zone);
         self.scheduler.remove(zone);
         self.written.remove(zone);
         self.shared.zones.remove(zone);
+        self.shared.set_view(zone, None);
         self.publish_access();
         self.writer.submit(Job::Zones(self.runtime_specs()));
         self.writer.submit(Job::Remove(zone.clone()));
@@ -137,11 +187,20 @@ fn load_data(store: &Store, managed: &ManagedZone) -> Option<ZoneData> {
     };
     let snapshot = match Snapshot::from_bytes(bytes) {
         Ok(snapshot) if snapshot.origin() == *name => snapshot,
-        Ok(snapshot) => return quarantine(store, name, &format!("snapshot is of zone {}", snapshot.origin())),
+        Ok(snapshot) => {
+            return quarantine(
+                store,
+                name,
+                &format!("snapshot is of zone {}", snapshot.origin()),
+            );
+        }
         Err(error) => return quarantine(store, name, &error.to_string()),
     };
     let limits = journal_limits(managed);
-    let journal = match store.read(name, ZoneFile::Journal).map(|bytes| Journal::from_bytes(&bytes, name, limits)) {
+    let journal = match store
+        .read(name, ZoneFile::Journal)
+        .map(|bytes| Journal::from_bytes(&bytes, name, limits))
+    {
         Ok(Ok(journal)) if journal.serial() == Some(snapshot.serial()) => journal,
         _ => {
             let mut journal = Journal::new(name.clone(), limits);
@@ -149,7 +208,10 @@ fn load_data(store: &Store, managed: &ManagedZone) -> Option<ZoneData> {
             journal
         }
     };
-    Some(ZoneData { snapshot: Arc::new(snapshot), journal: Arc::new(journal) })
+    Some(ZoneData {
+        snapshot: Arc::new(snapshot),
+        journal: Arc::new(journal),
+    })
 }
 
 fn quarantine(store: &Store, zone: &Name, reason: &str) -> Option<ZoneData> {
@@ -158,7 +220,9 @@ fn quarantine(store: &Store, zone: &Name, reason: &str) -> Option<ZoneData> {
             zone = %zone, reason, moved_to = %path.display(),
             "corrupt snapshot on disk: not served, moved aside; the zone is transferred again"
         ),
-        Err(error) => tracing::error!(zone = %zone, reason, %error, "corrupt snapshot on disk, not served"),
+        Err(error) => {
+            tracing::error!(zone = %zone, reason, %error, "corrupt snapshot on disk, not served")
+        }
     }
     None
 }

@@ -20,10 +20,14 @@ pub fn log(zone: &Name, event: &Event, managed: Option<&ManagedZone>, node: &Nod
     let op = event.op().as_str();
     let (node, region) = (node.id.as_str(), node.region.as_str());
     match &event.kind {
-        EventKind::Failed { .. } | EventKind::FallbackToAxfr { .. } | EventKind::SerialRegressed { .. } => {
+        EventKind::Failed { .. }
+        | EventKind::FallbackToAxfr { .. }
+        | EventKind::SerialRegressed { .. } => {
             tracing::warn!(zone = %zone, serial, remote, op, elapsed_ms, node, region, "{}", event.kind)
         }
-        _ => tracing::info!(zone = %zone, serial, remote, op, elapsed_ms, node, region, "{}", event.kind),
+        _ => {
+            tracing::info!(zone = %zone, serial, remote, op, elapsed_ms, node, region, "{}", event.kind)
+        }
     }
 }
 
@@ -34,13 +38,18 @@ pub fn count(metrics: &Metrics, event: &Event) {
         XfrKind::Axfr => metrics::TransferKind::Axfr,
     };
     match &event.kind {
-        EventKind::Transferred { kind: xfr, .. } => metrics.transfer(kind(xfr), metrics::TransferResult::Ok),
-        EventKind::FallbackToAxfr { .. } => {
-            metrics.transfer(metrics::TransferKind::Ixfr, metrics::TransferResult::Fallback)
+        EventKind::Transferred { kind: xfr, .. } => {
+            metrics.transfer(kind(xfr), metrics::TransferResult::Ok)
         }
+        EventKind::FallbackToAxfr { .. } => metrics.transfer(
+            metrics::TransferKind::Ixfr,
+            metrics::TransferResult::Fallback,
+        ),
         EventKind::Verified { .. } => metrics.refresh_check(metrics::RefreshResult::UpToDate),
         EventKind::NewerSerial { .. } => metrics.refresh_check(metrics::RefreshResult::Newer),
-        EventKind::SerialRegressed { .. } => metrics.refresh_check(metrics::RefreshResult::SerialRegressed),
+        EventKind::SerialRegressed { .. } => {
+            metrics.refresh_check(metrics::RefreshResult::SerialRegressed)
+        }
         EventKind::Failed { op: Op::Ixfr, .. } => {
             metrics.transfer(metrics::TransferKind::Ixfr, metrics::TransferResult::Error)
         }

@@ -17,7 +17,6 @@
 //! the old version serving and the failure shows in the zone's status.
 
 mod commands;
-pub mod diff;
 mod events;
 pub mod state;
 mod status;
@@ -34,8 +33,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use understudy_proto::Name;
 use understudy_proto::refresh::{
-    Action, ActionId, ActionKind, Failure, PersistedState, RefreshScheduler, SchedulerConfig, SoaTimers,
-    TransferOutcome,
+    Action, ActionId, ActionKind, Failure, PersistedState, RefreshScheduler, SchedulerConfig,
+    SoaTimers, TransferKind, TransferOutcome,
 };
 use understudy_proto::tsig::Key;
 use understudy_proto::xfr::{Journal, JournalLimits};
@@ -52,7 +51,8 @@ use self::work::{Fetched, TransferResult, ZoneLimits};
 use self::writer::{Job, Writer, WriterThread};
 use self::zone::{ManagedZone, ZoneAccess, ZoneData};
 
-/// How often the status views read by metrics and health are refreshed.
+/// How often every zone's freshness, state file and status view are
+/// brought up to date even without an event.
 const VIEW_INTERVAL: Duration = Duration::from_secs(1);
 /// Connect and per-read timeout towards primaries during a transfer.
 const TRANSFER_IO_TIMEOUT: Duration = Duration::from_secs(30);
@@ -85,7 +85,29 @@ pub struct Shared {
     /// Per-zone access rules, for NOTIFY and transfer-out.
     pub access: ArcSwap<HashMap<Name, Arc<ZoneAccess>>>,
     /// The latest status of every zone, for metrics and health.
-    pub views: ArcSwap<Vec<ZoneStatusView>>,
+    views: std::sync::Mutex<std::collections::BTreeMap<Name, ZoneStatusView>>,
+}
+
+impl Shared {
+    /// The status of every zone as of the last change (at most a second old).
+    pub fn views(&self) -> Vec<ZoneStatusView> {
+        self.lock_views().values().cloned().collect()
+    }
+
+    pub(crate) fn set_view(&self, zone: &Name, view: Option<ZoneStatusView>) {
+        match view {
+            Some(view) => self.lock_views().insert(zone.clone(), view),
+            None => self.lock_views().remove(zone),
+        };
+    }
+
+    fn lock_views(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<Name, ZoneStatusView>> {
+        self.views
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// The result of one piece of network or disk work.
@@ -97,8 +119,15 @@ struct Done {
 
 enum Outcome {
     Soa(Result<SoaTimers, Failure>),
-    Transfer { result: TransferResult, forced: bool },
-    Stored { fetched: Box<Fetched>, journal: Arc<Journal>, result: Result<(), String> },
+    Transfer {
+        result: TransferResult,
+        forced: bool,
+    },
+    Stored {
+        fetched: Box<Fetched>,
+        journal: Arc<Journal>,
+        result: Result<(), String>,
+    },
 }
 
 /// The zone manager.
@@ -111,7 +140,9 @@ pub struct Manager {
     shared: Arc<Shared>,
     writer: Writer,
     keys: Vec<Arc<Key>>,
+    dirty: std::collections::HashSet<Name>,
     network: JoinSet<Done>,
+
     storing: JoinSet<Done>,
     metrics: Option<Arc<Metrics>>,
     seed: u64,
@@ -137,19 +168,29 @@ impl Manager {
             shared,
             writer,
             keys,
+            dirty: std::collections::HashSet::new(),
             network: JoinSet::new(),
+
             storing: JoinSet::new(),
             metrics,
             seed: rand::random(),
         }
     }
 
-    /// Runs until `commands` closes, then finishes pending writes.
-    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    /// Runs until `stop` fires (or `commands` closes), then finishes
+    /// pending writes.
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut stop: oneshot::Receiver<()>,
+    ) {
         let mut views = tokio::time::interval(VIEW_INTERVAL);
         loop {
             self.drain();
-            let wake = self.scheduler.poll_timeout().map(|at| self.clock.instant(at));
+            let wake = self
+                .scheduler
+                .poll_timeout()
+                .map(|at| self.clock.instant(at));
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(command) => self.handle_command(command),
@@ -158,7 +199,10 @@ impl Manager {
                 Some(done) = self.network.join_next(), if !self.network.is_empty() => self.finish(done),
                 Some(done) = self.storing.join_next(), if !self.storing.is_empty() => self.finish(done),
                 _ = sleep_until(wake) => self.scheduler.handle_timeout(self.clock.now()),
-                _ = views.tick() => self.publish_views(),
+                _ = views.tick() => self.sync_all(),
+
+
+                _ = &mut stop => break,
             }
         }
         self.shut_down().await;
@@ -169,6 +213,7 @@ impl Manager {
     fn drain(&mut self) {
         let now = self.clock.now();
         while let Some(dispatch) = self.scheduler.poll_action(now) {
+            self.dirty.insert(dispatch.zone.clone());
             self.start(dispatch.zone, dispatch.action);
         }
         while let Some((zone, event)) = self.scheduler.poll_event() {
@@ -176,30 +221,60 @@ impl Manager {
             if let Some(metrics) = &self.metrics {
                 events::count(metrics, &event);
             }
+            self.dirty.insert(zone);
         }
-        self.sync_zones(now);
+        let dirty = std::mem::take(&mut self.dirty);
+        for zone in &dirty {
+            self.sync_zone(zone, now);
+        }
     }
 
-    fn sync_zones(&mut self, now: understudy_proto::Timestamp) {
-        let unix_now = self.clock.unix_now();
-        for (name, machine) in self.scheduler.zones() {
-            self.shared.zones.set_freshness(name, machine.freshness(now));
-            let persisted = machine.persisted(now, unix_now);
-            if self.written.get(name) != Some(&persisted) {
-                let state = Box::new(state::StateFile::from_persisted(&persisted));
-                self.writer.submit(Job::State { zone: name.clone(), state });
-                self.written.insert(name.clone(), persisted);
-            }
+    /// Brings every zone's freshness and state file up to date, once a
+    /// second, for changes that came with no event (time passing).
+    fn sync_all(&mut self) {
+        let now = self.clock.now();
+        let names: Vec<Name> = self.zones.keys().cloned().collect();
+        for zone in &names {
+            self.sync_zone(zone, now);
+        }
+    }
+
+    /// Publishes `zone`'s freshness and writes its state file if it changed.
+    fn sync_zone(&mut self, zone: &Name, now: understudy_proto::Timestamp) {
+        self.shared.set_view(zone, status::view(self, zone, now));
+        let Some(machine) = self.scheduler.zone(zone) else {
+            return;
+        };
+        self.shared
+            .zones
+            .set_freshness(zone, machine.freshness(now));
+        let (second, unix_second) = self.clock.whole_second();
+        let persisted = machine.persisted(second, unix_second);
+        if self.written.get(zone) != Some(&persisted) {
+            let state = Box::new(state::StateFile::from_persisted(&persisted));
+            self.writer.submit(Job::State {
+                zone: zone.clone(),
+                state,
+            });
+            self.written.insert(zone.clone(), persisted);
         }
     }
 
     /// Starts the network work of `action` for `zone`.
     fn start(&mut self, zone: Name, action: Action) {
-        let Some(managed) = self.zones.get(&zone) else { return };
+        let Some(managed) = self.zones.get(&zone) else {
+            return;
+        };
         let Some(primary) = managed.primaries.get(action.kind.primary()).cloned() else {
             let id = action.id;
             let failure = Failure::Network("no such primary".into());
-            self.network.spawn(async move { Done { zone, id, outcome: Outcome::Soa(Err(failure)) } });
+            self.network.spawn(async move {
+                Done {
+                    zone,
+                    id,
+                    outcome: Outcome::Soa(Err(failure)),
+                }
+            });
             return;
         };
         let deadline = self.clock.instant(action.deadline);
@@ -209,15 +284,26 @@ impl Manager {
                 let timeout = deadline.saturating_duration_since(tokio::time::Instant::now());
                 self.network.spawn(async move {
                     let result = crate::primary::soa::query_soa(&primary, &zone, timeout).await;
-                    Done { zone, id, outcome: Outcome::Soa(result) }
+                    Done {
+                        zone,
+                        id,
+                        outcome: Outcome::Soa(result),
+                    }
                 });
             }
             ActionKind::Transfer { kind, forced, .. } => {
                 let current = managed.data.as_ref().map(|data| data.snapshot.clone());
-                let (limits, zone_limits) = transfer_limits(managed, deadline);
+                let ixfr = matches!(kind, TransferKind::Ixfr { .. });
+                let (limits, zone_limits) = transfer_limits(managed, deadline, ixfr);
                 self.network.spawn(async move {
-                    let result = work::transfer(primary, zone.clone(), current, kind, limits, zone_limits).await;
-                    Done { zone, id, outcome: Outcome::Transfer { result, forced } }
+                    let result =
+                        work::transfer(primary, zone.clone(), current, kind, limits, zone_limits)
+                            .await;
+                    Done {
+                        zone,
+                        id,
+                        outcome: Outcome::Transfer { result, forced },
+                    }
                 });
             }
         }
@@ -225,32 +311,50 @@ impl Manager {
 
     /// Feeds the result of finished work back into the scheduler.
     fn finish(&mut self, done: Result<Done, tokio::task::JoinError>) {
-        let Ok(Done { zone, id, outcome }) = done else { return };
+        let Ok(Done { zone, id, outcome }) = done else {
+            return;
+        };
+        self.dirty.insert(zone.clone());
+
         let now = self.clock.now();
         let report = match outcome {
             Outcome::Soa(result) => self.scheduler.handle_soa_response(now, &zone, id, result),
             Outcome::Transfer { result, forced } => match result {
                 TransferResult::New(fetched) => return self.install(zone, id, fetched, forced),
-                TransferResult::UpToDate(soa) => {
-                    self.scheduler.handle_transfer_response(now, &zone, id, TransferOutcome::UpToDate { soa })
-                }
+                TransferResult::UpToDate(soa) => self.scheduler.handle_transfer_response(
+                    now,
+                    &zone,
+                    id,
+                    TransferOutcome::UpToDate { soa },
+                ),
                 TransferResult::Fallback(reason) => self.scheduler.handle_transfer_response(
                     now,
                     &zone,
                     id,
-                    TransferOutcome::FallbackToAxfr { reason: Failure::Malformed(reason) },
+                    TransferOutcome::FallbackToAxfr(Failure::Malformed(reason)),
                 ),
-                TransferResult::Failed(failure) => {
-                    self.scheduler.handle_transfer_response(now, &zone, id, TransferOutcome::Failed(failure))
-                }
+                TransferResult::Failed(failure) => self.scheduler.handle_transfer_response(
+                    now,
+                    &zone,
+                    id,
+                    TransferOutcome::Failed(failure),
+                ),
             },
-            Outcome::Stored { fetched, journal, result } => {
+            Outcome::Stored {
+                fetched,
+                journal,
+                result,
+            } => {
                 self.installed(&zone, fetched.as_ref(), journal, result.clone());
                 let outcome = match result {
-                    Ok(()) => TransferOutcome::Installed { soa: fetched.soa, kind: fetched.kind },
+                    Ok(()) => TransferOutcome::Installed {
+                        soa: fetched.soa,
+                        kind: fetched.kind,
+                    },
                     Err(error) => TransferOutcome::Failed(Failure::Store(error)),
                 };
-                self.scheduler.handle_transfer_response(now, &zone, id, outcome)
+                self.scheduler
+                    .handle_transfer_response(now, &zone, id, outcome)
             }
         };
         if let Err(error) = report {
@@ -261,45 +365,85 @@ impl Manager {
     /// A transfer brought a new version: decide, then write it to disk.
     fn install(&mut self, zone: Name, id: ActionId, fetched: Box<Fetched>, forced: bool) {
         let now = self.clock.now();
-        let Some(managed) = self.zones.get(&zone) else { return };
-        if self.scheduler.install_version(&zone, id, fetched.soa.serial).is_none() {
-            let failure = Failure::Malformed(format!("serial {} is not newer than ours", fetched.soa.serial));
-            let _ = self.scheduler.handle_transfer_response(now, &zone, id, TransferOutcome::Failed(failure));
+        let Some(managed) = self.zones.get(&zone) else {
+            return;
+        };
+        if self
+            .scheduler
+            .install_version(&zone, id, fetched.soa.serial)
+            .is_none()
+        {
+            let failure = Failure::Malformed(format!(
+                "serial {} is not newer than ours",
+                fetched.soa.serial
+            ));
+            let _ = self.scheduler.handle_transfer_response(
+                now,
+                &zone,
+                id,
+                TransferOutcome::Failed(failure),
+            );
             return;
         }
         let journal = next_journal(managed, &fetched, forced);
         let (done, stored) = oneshot::channel();
-        let job = Job::Version { zone: zone.clone(), snapshot: fetched.snapshot.clone(), journal: journal.to_bytes(), done };
+        let job = Job::Version {
+            zone: zone.clone(),
+            snapshot: fetched.snapshot.clone(),
+            journal: journal.to_bytes(),
+            done,
+        };
         if !self.writer.submit(job) {
             let failure = Failure::Store("the store writer has stopped".into());
-            let _ = self.scheduler.handle_transfer_response(now, &zone, id, TransferOutcome::Failed(failure));
+            let _ = self.scheduler.handle_transfer_response(
+                now,
+                &zone,
+                id,
+                TransferOutcome::Failed(failure),
+            );
             return;
         }
         let journal = Arc::new(journal);
         self.storing.spawn(async move {
-            let result = stored.await.unwrap_or_else(|_| Err("the store writer has stopped".into()));
-            Done { zone, id, outcome: Outcome::Stored { fetched, journal, result } }
+            let result = stored
+                .await
+                .unwrap_or_else(|_| Err("the store writer has stopped".into()));
+            Done {
+                zone,
+                id,
+                outcome: Outcome::Stored {
+                    fetched,
+                    journal,
+                    result,
+                },
+            }
         });
     }
 
     /// The new version reached the disk (or not): serve it.
-    fn installed(&mut self, zone: &Name, fetched: &Fetched, journal: Arc<Journal>, result: Result<(), String>) {
-        let Some(managed) = self.zones.get_mut(zone) else { return };
+    fn installed(
+        &mut self,
+        zone: &Name,
+        fetched: &Fetched,
+        journal: Arc<Journal>,
+        result: Result<(), String>,
+    ) {
+        let Some(managed) = self.zones.get_mut(zone) else {
+            return;
+        };
         match result {
             Ok(()) => {
-                let data = ZoneData { snapshot: fetched.snapshot.clone(), journal };
+                let data = ZoneData {
+                    snapshot: fetched.snapshot.clone(),
+                    journal,
+                };
                 self.shared.zones.publish(zone, Some(data.clone()));
                 managed.data = Some(data);
             }
-            Err(error) => tracing::error!(zone = %zone, %error, "new version not stored; the old one keeps serving"),
+            Err(error) => {
+                tracing::error!(zone = %zone, %error, "new version not stored; the old one keeps serving")
+            }
         }
-    }
-
-    /// Refreshes the status views read by metrics and health.
-    fn publish_views(&self) {
-        let now = self.clock.now();
-        let views = self.zones.keys().filter_map(|name| status::view(self, name, now)).collect();
-        self.shared.views.store(Arc::new(views));
     }
 
     /// Stops network work, lets queued writes finish, writes final states.
@@ -308,13 +452,18 @@ impl Manager {
         while let Some(done) = self.storing.join_next().await {
             self.finish(done);
         }
-        self.sync_zones(self.clock.now());
+        self.sync_all();
+
         drop(self.writer);
     }
 
     /// Publishes the access rules of every zone.
     fn publish_access(&self) {
-        let access = self.zones.iter().map(|(name, zone)| (name.clone(), Arc::new(zone.access()))).collect();
+        let access = self
+            .zones
+            .iter()
+            .map(|(name, zone)| (name.clone(), Arc::new(zone.access())))
+            .collect();
         self.shared.access.store(Arc::new(access));
     }
 
@@ -361,23 +510,45 @@ pub fn journal_limits(managed: &ManagedZone) -> JournalLimits {
     }
 }
 
-fn transfer_limits(managed: &ManagedZone, deadline: tokio::time::Instant) -> (TransferLimits, ZoneLimits) {
+/// The limits of one transfer. An IXFR may carry each changed record twice
+/// (removed and added), so its message limit is twice the zone's; the zone
+/// that results is held to the zone's limits either way.
+fn transfer_limits(
+    managed: &ManagedZone,
+    deadline: tokio::time::Instant,
+    ixfr: bool,
+) -> (TransferLimits, ZoneLimits) {
     let policy = &managed.config.policy;
     let max_records = usize::try_from(policy.max_records).unwrap_or(usize::MAX);
     let max_bytes = usize::try_from(policy.max_zone_bytes).unwrap_or(usize::MAX);
+    let factor = if ixfr { 2 } else { 1 };
     let limits = TransferLimits {
-        size: understudy_proto::xfr::Limits { max_records: max_records.saturating_mul(2), max_bytes },
+        size: understudy_proto::xfr::Limits {
+            max_records: max_records.saturating_mul(factor),
+            max_bytes: max_bytes.saturating_mul(factor),
+        },
         stream: StreamLimits {
             io_timeout: TRANSFER_IO_TIMEOUT,
             deadline: deadline.saturating_duration_since(tokio::time::Instant::now()),
             min_rate: policy.transfer_min_rate,
         },
     };
-    (limits, ZoneLimits { max_records, max_bytes })
+    (
+        limits,
+        ZoneLimits {
+            max_records,
+            max_bytes,
+        },
+    )
 }
 
 fn scheduler_config() -> SchedulerConfig {
-    SchedulerConfig { max_soa_queries: 64, max_transfers: 8, reserved_soa_queries: 8, reserved_transfers: 2 }
+    SchedulerConfig {
+        max_soa_queries: 64,
+        max_transfers: 8,
+        reserved_soa_queries: 8,
+        reserved_transfers: 2,
+    }
 }
 
 async fn sleep_until(wake: Option<tokio::time::Instant>) {

@@ -84,7 +84,9 @@ impl StateFile {
             retransfer_pending: state.retransfer_pending,
             failures_in_row: state.failures_in_row,
             last_refresh: state.last_refresh,
-            last_result: state.last_result.map(|result| result_name(result).to_string()),
+            last_result: state
+                .last_result
+                .map(|result| result_name(result).to_string()),
             last_error: state.last_error.clone(),
             last_primary: state.last_primary,
         }
@@ -118,13 +120,23 @@ impl StateFile {
 
 impl From<SoaTimers> for SoaFields {
     fn from(soa: SoaTimers) -> SoaFields {
-        SoaFields { serial: soa.serial, refresh: soa.refresh, retry: soa.retry, expire: soa.expire }
+        SoaFields {
+            serial: soa.serial,
+            refresh: soa.refresh,
+            retry: soa.retry,
+            expire: soa.expire,
+        }
     }
 }
 
 impl From<SoaFields> for SoaTimers {
     fn from(soa: SoaFields) -> SoaTimers {
-        SoaTimers { serial: soa.serial, refresh: soa.refresh, retry: soa.retry, expire: soa.expire }
+        SoaTimers {
+            serial: soa.serial,
+            refresh: soa.refresh,
+            retry: soa.retry,
+            expire: soa.expire,
+        }
     }
 }
 
@@ -159,12 +171,20 @@ mod tests {
     fn state_file_round_trips_through_json() {
         let state = PersistedState {
             epoch: 3,
-            serving: Some(SoaTimers { serial: 42, refresh: 3600, retry: 600, expire: 86400 }),
+            serving: Some(SoaTimers {
+                serial: 42,
+                refresh: 3600,
+                retry: 600,
+                expire: 86400,
+            }),
             verified_at: Some(1_700_000_000),
             next_refresh: Some(1_700_003_600),
             primary_serial: Some(Serial(42)),
             notified_serial: None,
-            regression: Some(Regression { serial: Serial(7), primary: 1 }),
+            regression: Some(Regression {
+                serial: Serial(7),
+                primary: 1,
+            }),
             retransfer_pending: true,
             failures_in_row: 2,
             last_refresh: Some(1_700_000_000),

@@ -23,12 +23,19 @@ pub fn view(manager: &Manager, name: &Name, now: Timestamp) -> Option<ZoneStatus
         serial: status.serving.map(|version| version.serial.0),
         primary_serial: status.primary_serial.map(|serial| serial.0),
         last_refresh: status.last_refresh.map(at),
-        last_result: status.last_result.map(|result| result_name(result).to_string()),
+        last_result: status
+            .last_result
+            .map(|result| result_name(result).to_string()),
         next_refresh: status.next_refresh.map(at),
         expires_at: status.expire_at.map(at),
         last_error: status.last_error.clone(),
-        last_primary: status.last_primary.and_then(|index| managed.config.primaries.get(index)).map(|addr| addr.to_string()),
-        verified_age_seconds: status.verified_at.map(|verified| now.since(verified).as_secs()),
+        last_primary: status
+            .last_primary
+            .and_then(|index| managed.config.primaries.get(index))
+            .map(|addr| addr.to_string()),
+        verified_age_seconds: status
+            .verified_at
+            .map(|verified| now.since(verified).as_secs()),
         records: data.map_or(0, |data| data.snapshot.record_count() as u64),
         bytes: data.map_or(0, |data| data.snapshot.as_bytes().len() as u64),
         transfers: TransferCounts {

@@ -15,8 +15,6 @@ use understudy_proto::zone::Snapshot;
 use crate::primary::xfr::{TransferError, TransferLimits};
 use crate::primary::{self, Primary};
 
-use super::diff::diff_snapshots;
-
 /// A new version received and built, not yet installed.
 pub struct Fetched {
     /// The new snapshot.
@@ -69,44 +67,84 @@ pub async fn transfer(
         Err(TransferError::Fallback(reason)) => return TransferResult::Fallback(reason),
         Err(TransferError::Failed(failure)) => return TransferResult::Failed(failure),
     };
-    let built = tokio::task::spawn_blocking(move || build(zone, current, received, zone_limits)).await;
-    built.unwrap_or_else(|error| TransferResult::Failed(Failure::Store(format!("snapshot build task failed: {error}"))))
+    let built =
+        tokio::task::spawn_blocking(move || build(zone, current, received, zone_limits)).await;
+    built.unwrap_or_else(|error| {
+        TransferResult::Failed(Failure::Store(format!(
+            "snapshot build task failed: {error}"
+        )))
+    })
 }
 
 /// Turns what the primary sent into a snapshot, off the async runtime.
-fn build(zone: Name, current: Option<Arc<Snapshot>>, received: Transfer, limits: ZoneLimits) -> TransferResult {
+fn build(
+    zone: Name,
+    current: Option<Arc<Snapshot>>,
+    received: Transfer,
+    limits: ZoneLimits,
+) -> TransferResult {
     let (records, kind, diffs) = match received {
         Transfer::UpToDate { soa } | Transfer::Soa { soa } => return up_to_date(&soa),
         Transfer::Full { records, .. } => (records, XfrKind::Axfr, Vec::new()),
         Transfer::Incremental { diffs, .. } => {
             let Some(base) = &current else {
-                return TransferResult::Fallback("IXFR answer without a version to apply it to".into());
+                return TransferResult::Fallback(
+                    "IXFR answer without a version to apply it to".into(),
+                );
             };
             match apply_diffs(base.records().collect(), &diffs) {
                 Ok(records) => (records, XfrKind::Ixfr, diffs),
-                Err(error) => return TransferResult::Fallback(format!("IXFR does not apply: {error}")),
+                Err(error) => {
+                    return TransferResult::Fallback(format!("IXFR does not apply: {error}"));
+                }
             }
         }
     };
     if records.len() > limits.max_records {
-        return TransferResult::Failed(Failure::Limit(format!("zone exceeds {} records", limits.max_records)));
+        return TransferResult::Failed(Failure::Limit(format!(
+            "zone exceeds {} records",
+            limits.max_records
+        )));
     }
     let snapshot = match Snapshot::build(&zone, records) {
         Ok(snapshot) => snapshot,
-        Err(error) => return TransferResult::Failed(Failure::Malformed(format!("zone rejected: {error}"))),
+        Err(error) => {
+            return TransferResult::Failed(Failure::Malformed(format!("zone rejected: {error}")));
+        }
     };
     if snapshot.as_bytes().len() > limits.max_bytes {
-        return TransferResult::Failed(Failure::Limit(format!("zone exceeds {} bytes", limits.max_bytes)));
+        return TransferResult::Failed(Failure::Limit(format!(
+            "zone exceeds {} bytes",
+            limits.max_bytes
+        )));
     }
     let diffs = match (kind, &current) {
-        (XfrKind::Axfr, Some(old)) => diff_snapshots(old, &snapshot).into_iter().collect(),
+        (XfrKind::Axfr, Some(old)) => journal_diff(old, &snapshot).into_iter().collect(),
         _ => diffs,
     };
     let soa = snapshot.soa().soa().map(|soa| SoaTimers::from(&soa));
     match soa {
-        Some(soa) => TransferResult::New(Box::new(Fetched { snapshot: Arc::new(snapshot), diffs, kind, soa })),
-        None => TransferResult::Failed(Failure::Malformed("snapshot without a readable SOA".into())),
+        Some(soa) => TransferResult::New(Box::new(Fetched {
+            snapshot: Arc::new(snapshot),
+            diffs,
+            kind,
+            soa,
+        })),
+        None => {
+            TransferResult::Failed(Failure::Malformed("snapshot without a readable SOA".into()))
+        }
     }
+}
+
+/// What changed from `old` to `new`, so the journal can serve IXFR even
+/// when the primary sent the whole zone; none for the same serial.
+fn journal_diff(old: &Snapshot, new: &Snapshot) -> Option<Diff> {
+    if old.serial() == new.serial() {
+        return None;
+    }
+    let old: Vec<Record> = old.records().collect();
+    let new: Vec<Record> = new.records().collect();
+    Diff::between(&old, &new).ok()
 }
 
 fn up_to_date(soa: &Record) -> TransferResult {

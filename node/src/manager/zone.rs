@@ -67,13 +67,25 @@ pub struct ManagedZone {
 impl ManagedZone {
     /// A zone with nothing loaded yet.
     pub fn new(config: ZoneConfig, origin: ZoneOrigin, keys: &[Arc<Key>]) -> ManagedZone {
-        let key = config.tsig_key.as_ref().and_then(|name| keys.iter().find(|key| key.name == *name).cloned());
+        let key = config
+            .tsig_key
+            .as_ref()
+            .and_then(|name| keys.iter().find(|key| key.name == *name).cloned());
         let primaries = config
             .primaries
             .iter()
-            .map(|addr| Primary { addr: *addr, source: config.transfer_source, key: key.clone() })
+            .map(|addr| Primary {
+                addr: *addr,
+                source: config.transfer_source,
+                key: key.clone(),
+            })
             .collect();
-        ManagedZone { config, origin, primaries, data: None }
+        ManagedZone {
+            config,
+            origin,
+            primaries,
+            data: None,
+        }
     }
 
     /// The refresh machine's settings for this zone.

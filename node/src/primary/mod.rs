@@ -32,9 +32,9 @@ pub fn unix_now() -> u64 {
 /// How a transport error counts for the refresh machine.
 fn failure(error: TransportError) -> Failure {
     match error {
-        TransportError::Timeout(_) | TransportError::Deadline(_) | TransportError::TooSlow { .. } => {
-            Failure::Timeout
-        }
+        TransportError::Timeout(_)
+        | TransportError::Deadline(_)
+        | TransportError::TooSlow { .. } => Failure::Timeout,
         other => Failure::Network(other.to_string()),
     }
 }

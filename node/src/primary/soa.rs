@@ -16,7 +16,11 @@ use super::transport::{self, Stream, StreamLimits};
 use super::{Primary, unix_now};
 
 /// Asks `primary` for `zone`'s SOA within `timeout`.
-pub async fn query_soa(primary: &Primary, zone: &Name, timeout: Duration) -> Result<SoaTimers, Failure> {
+pub async fn query_soa(
+    primary: &Primary,
+    zone: &Name,
+    timeout: Duration,
+) -> Result<SoaTimers, Failure> {
     let id = rand::random::<u16>();
     let (request, verifier) = signed(primary, wire::soa_query(id, zone))?;
     let reply = transport::exchange_udp(primary.addr, primary.source, &request, timeout)
@@ -36,8 +40,14 @@ async fn query_soa_tcp(
     zone: &Name,
     timeout: Duration,
 ) -> Result<SoaTimers, Failure> {
-    let limits = StreamLimits { io_timeout: timeout, deadline: timeout, min_rate: 0 };
-    let mut stream = Stream::connect(primary.addr, primary.source, limits).await.map_err(super::failure)?;
+    let limits = StreamLimits {
+        io_timeout: timeout,
+        deadline: timeout,
+        min_rate: 0,
+    };
+    let mut stream = Stream::connect(primary.addr, primary.source, limits)
+        .await
+        .map_err(super::failure)?;
     stream.send(request).await.map_err(super::failure)?;
     let reply = stream.receive().await.map_err(super::failure)?;
     let message = Message::parse(&reply).map_err(|error| Failure::Malformed(error.to_string()))?;
@@ -46,8 +56,13 @@ async fn query_soa_tcp(
 
 /// Signs `request` when the primary has a key; returns the bytes to send and
 /// the verifier for the answer.
-pub fn signed(primary: &Primary, mut request: Vec<u8>) -> Result<(Vec<u8>, Option<ResponseVerifier>), Failure> {
-    let Some(key) = &primary.key else { return Ok((request, None)) };
+pub fn signed(
+    primary: &Primary,
+    mut request: Vec<u8>,
+) -> Result<(Vec<u8>, Option<ResponseVerifier>), Failure> {
+    let Some(key) = &primary.key else {
+        return Ok((request, None));
+    };
     let verifier = tsig::sign_request(&mut request, key, unix_now())
         .map_err(|error| Failure::Tsig(error.to_string()))?;
     Ok((request, Some(verifier)))
@@ -60,15 +75,24 @@ fn check_answer(
     zone: &Name,
 ) -> Result<SoaTimers, Failure> {
     if let Some(mut verifier) = verifier {
-        verifier.verify(bytes, message, unix_now()).map_err(|error| Failure::Tsig(error.to_string()))?;
-        verifier.finish().map_err(|error| Failure::Tsig(error.to_string()))?;
+        verifier
+            .verify(bytes, message, unix_now())
+            .map_err(|error| Failure::Tsig(error.to_string()))?;
+        verifier
+            .finish()
+            .map_err(|error| Failure::Tsig(error.to_string()))?;
     }
     if message.rcode() != rcode::NOERROR {
         return Err(Failure::Rcode(message.rcode()));
     }
-    let question = message.question().ok_or_else(|| Failure::Malformed("no question in the answer".into()))?;
+    let question = message
+        .question()
+        .ok_or_else(|| Failure::Malformed("no question in the answer".into()))?;
     if question.qname != *zone || question.qtype != Rtype::SOA {
-        return Err(Failure::Malformed(format!("answer is for {} {}", question.qname, question.qtype)));
+        return Err(Failure::Malformed(format!(
+            "answer is for {} {}",
+            question.qname, question.qtype
+        )));
     }
     let soa = message
         .answers

@@ -5,11 +5,12 @@
 //! this module adds what needs IO: the connection, its deadline and minimum
 //! rate, and TSIG verification of every message.
 
-use understudy_proto::record::Record;
+use understudy_proto::Name;
+use understudy_proto::record::{Record, rcode};
 use understudy_proto::refresh::Failure;
+use understudy_proto::tsig::VerifyError;
 use understudy_proto::wire::{self, Message};
 use understudy_proto::xfr::{Interpreter, Limits, Progress, Request, Transfer, XfrError};
-use understudy_proto::Name;
 
 use super::soa::signed;
 use super::transport::{Stream, StreamLimits, TransportError};
@@ -56,21 +57,33 @@ pub async fn transfer(
     let mut stream = Stream::connect(primary.addr, primary.source, limits.stream)
         .await
         .map_err(|error| TransferError::Failed(super::failure(error)))?;
-    stream.send(&query).await.map_err(|error| TransferError::Failed(super::failure(error)))?;
+    stream
+        .send(&query)
+        .await
+        .map_err(|error| TransferError::Failed(super::failure(error)))?;
     let mut interpreter = Interpreter::new(zone.clone(), id, request, limits.size);
     loop {
-        let bytes = stream.receive().await.map_err(|error| closed_early(error, request))?;
-        let message = Message::parse(&bytes).map_err(|error| xfr_error(XfrError::from(error), request))?;
+        let bytes = stream
+            .receive()
+            .await
+            .map_err(|error| closed_early(error, request))?;
+        let message =
+            Message::parse(&bytes).map_err(|error| xfr_error(XfrError::from(error), request))?;
         if let Some(verifier) = verifier.as_mut() {
             verifier
                 .verify(&bytes, &message, unix_now())
-                .map_err(|error| TransferError::Failed(Failure::Tsig(error.to_string())))?;
+                .map_err(|error| tsig_error(error, request))?;
         }
-        match interpreter.feed(message, bytes.len()).map_err(|error| xfr_error(error, request))? {
+        match interpreter
+            .feed(message, bytes.len())
+            .map_err(|error| xfr_error(error, request))?
+        {
             Progress::NeedMore => {}
             Progress::Done(transfer) => {
                 if let Some(verifier) = &verifier {
-                    verifier.finish().map_err(|error| TransferError::Failed(Failure::Tsig(error.to_string())))?;
+                    verifier
+                        .finish()
+                        .map_err(|error| TransferError::Failed(Failure::Tsig(error.to_string())))?;
                 }
                 return Ok(transfer);
             }
@@ -85,9 +98,24 @@ fn xfr_error(error: XfrError, request: Request) -> TransferError {
     }
     TransferError::Failed(match error {
         XfrError::Rcode(rcode) => Failure::Rcode(rcode),
-        XfrError::TooManyRecords { .. } | XfrError::TooManyBytes { .. } => Failure::Limit(error.to_string()),
+        XfrError::TooManyRecords { .. } => {
+            Failure::Limit("the transfer exceeds the zone's max_records".into())
+        }
+        XfrError::TooManyBytes { .. } => {
+            Failure::Limit("the transfer exceeds the zone's max_zone_bytes".into())
+        }
         other => Failure::Malformed(other.to_string()),
     })
+}
+
+/// A TSIG failure; an unsigned refusal of IXFR (some primaries do not sign
+/// errors) still leads to AXFR, which is itself verified.
+fn tsig_error(error: VerifyError, request: Request) -> TransferError {
+    let refused = matches!(error, VerifyError::Unsigned { rcode } if matches!(rcode, rcode::NOTIMP | rcode::REFUSED | rcode::FORMERR));
+    if refused && matches!(request, Request::Ixfr { .. }) {
+        return TransferError::Fallback(format!("IXFR refused: {error}"));
+    }
+    TransferError::Failed(Failure::Tsig(error.to_string()))
 }
 
 fn closed_early(error: TransportError, request: Request) -> TransferError {

@@ -10,6 +10,8 @@ pub(crate) const HEADER_LEN: usize = 12;
 const MAX_IXFR_AUTHORITY: u16 = 64;
 /// EDNS option code of NSID (RFC 5001).
 const OPTION_NSID: u16 = 3;
+/// EDNS option code of COOKIE (RFC 7873).
+const OPTION_COOKIE: u16 = 10;
 
 /// The EDNS parameters of a query (RFC 6891 §6.1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +20,7 @@ pub(crate) struct Edns {
     pub version: u8,
     pub dnssec_ok: bool,
     pub nsid: bool,
+    pub cookie: bool,
 }
 
 /// A well-formed query, borrowed from the packet.
@@ -89,7 +92,16 @@ pub(crate) fn parse(packet: &[u8]) -> Parsed<'_> {
     if op != opcode::QUERY && op != opcode::NOTIFY {
         return error(rcode::NOTIMP);
     }
-    if flags & 0x000F != 0 || count(0) != 1 {
+    if count(0) != 1 {
+        // NSD clears every flag, RD included, for a wrong question count.
+        return Parsed::Error {
+            id,
+            opcode: op,
+            recursion_desired: false,
+            rcode: rcode::FORMERR,
+        };
+    }
+    if flags & 0x000F != 0 {
         return error(rcode::FORMERR);
     }
     match parse_sections(packet, op, [count(0), count(1), count(2), count(3)]) {
@@ -169,13 +181,16 @@ fn parse_additional(
 
 fn read_opt(rr: &RawRr<'_>) -> Option<Edns> {
     let mut nsid = false;
+    let mut cookie = false;
     let mut options = rr.rdata;
     while !options.is_empty() {
         let [c0, c1, l0, l1, ref rest @ ..] = *options else {
             return None;
         };
         let len = u16::from_be_bytes([l0, l1]) as usize;
-        nsid |= u16::from_be_bytes([c0, c1]) == OPTION_NSID;
+        let code = u16::from_be_bytes([c0, c1]);
+        nsid |= code == OPTION_NSID;
+        cookie |= code == OPTION_COOKIE;
         options = rest.get(len..)?;
     }
     Some(Edns {
@@ -183,6 +198,7 @@ fn read_opt(rr: &RawRr<'_>) -> Option<Edns> {
         version: (rr.ttl >> 16) as u8,
         dnssec_ok: rr.ttl & 0x8000 != 0,
         nsid,
+        cookie,
     })
 }
 
@@ -197,20 +213,37 @@ struct RawRr<'q> {
 }
 
 fn read_rr(packet: &[u8], pos: usize) -> Option<RawRr<'_>> {
-    let mut scratch = [0u8; MAX_NAME_LEN];
-    let (len, after_name) = name::read_compressed_into(packet, pos, &mut scratch).ok()?;
+    let (owner_is_root, after_name) = skip_name(packet, pos)?;
     let fixed = packet.get(after_name..after_name + 10)?;
     let rdlen = u16::from_be_bytes([fixed[8], fixed[9]]) as usize;
     let rdata_start = after_name + 10;
     let rdata = packet.get(rdata_start..rdata_start + rdlen)?;
     Some(RawRr {
-        owner_is_root: len == 1,
+        owner_is_root,
         rtype: u16::from_be_bytes([fixed[0], fixed[1]]),
         class: u16::from_be_bytes([fixed[2], fixed[3]]),
         ttl: u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]),
         rdata,
         end: rdata_start + rdlen,
     })
+}
+
+/// Steps over a possibly compressed owner name without reading it (as NSD's
+/// `packet_skip_dname`); returns whether it is the root and where it ends.
+fn skip_name(packet: &[u8], mut pos: usize) -> Option<(bool, usize)> {
+    let start = pos;
+    loop {
+        let len = *packet.get(pos)? as usize;
+        match len & 0xC0 {
+            0xC0 => {
+                packet.get(pos + 1)?;
+                return Some((false, pos + 2));
+            }
+            0x00 if len == 0 => return Some((pos == start, pos + 1)),
+            0x00 if pos + 1 + len - start <= MAX_NAME_LEN => pos += 1 + len,
+            _ => return None,
+        }
+    }
 }
 
 #[cfg(test)]

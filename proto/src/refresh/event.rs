@@ -69,6 +69,9 @@ pub enum NotifyDisposition {
     CheckQueued,
     /// A check is under way; another follows when it ends.
     Deferred,
+    /// Held: the check waits a bounded time for a cluster peer to deliver
+    /// the new version (see `ZoneRefresh::handle_notify_deferred`).
+    Held,
 }
 
 /// What happened.
@@ -145,6 +148,14 @@ pub enum EventKind {
         /// What it led to.
         disposition: NotifyDisposition,
     },
+    /// A held NOTIFY's wait ended without a peer delivering its serial;
+    /// the primaries are checked now.
+    HeldNotifyReleased {
+        /// The serial it carried, if any.
+        serial: Option<Serial>,
+        /// What it led to: a check queued, or one after the check under way.
+        disposition: NotifyDisposition,
+    },
     /// An operator asked for an immediate check.
     RefreshRequested,
     /// An operator asked for a forced AXFR.
@@ -193,7 +204,7 @@ impl Event {
             },
             EventKind::FallbackToAxfr { .. } => Op::Ixfr,
             EventKind::Failed { op, .. } => *op,
-            EventKind::Notify { .. } => Op::Notify,
+            EventKind::Notify { .. } | EventKind::HeldNotifyReleased { .. } => Op::Notify,
             EventKind::RefreshRequested => Op::Refresh,
             EventKind::RetransferRequested => Op::Retransfer,
             EventKind::Confirmed { .. } => Op::Confirm,
@@ -267,8 +278,16 @@ impl fmt::Display for EventKind {
                     NotifyDisposition::Noted => "not newer, noted",
                     NotifyDisposition::CheckQueued => "SOA check queued",
                     NotifyDisposition::Deferred => "check follows the one under way",
+                    NotifyDisposition::Held => "held while a peer fetches it",
                 })
             }
+            EventKind::HeldNotifyReleased { serial, .. } => match serial {
+                Some(serial) => write!(
+                    f,
+                    "no peer delivered NOTIFY serial {serial} in time; checking the primaries"
+                ),
+                None => f.write_str("no peer delivered the NOTIFY in time; checking the primaries"),
+            },
             EventKind::RefreshRequested => f.write_str("refresh requested"),
             EventKind::RetransferRequested => f.write_str("retransfer requested"),
             EventKind::Confirmed { age } => {

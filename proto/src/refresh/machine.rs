@@ -47,6 +47,7 @@ use super::action::{
 use super::config::{Intervals, MIN_INTERVAL, RefreshConfig, SoaTimers};
 use super::cycle::{Cycle, Flight, Recheck, transfer_op};
 use super::event::{Event, EventKind, NotifyDisposition, Op};
+use super::held::Held;
 use super::jitter::Jitter;
 use super::status::{Counters, RefreshResult, Regression, ZoneState};
 
@@ -75,6 +76,7 @@ pub struct ZoneRefresh {
     pub(super) next_refresh: Option<Timestamp>,
     pub(super) cycle: Option<Cycle>,
     pub(super) recheck: Option<Recheck>,
+    pub(super) held: Option<Held>,
     pub(super) next_action: u64,
     pub(super) failures_in_row: u32,
     pub(super) last_refresh: Option<Timestamp>,
@@ -117,6 +119,7 @@ impl ZoneRefresh {
             next_refresh: None,
             cycle: None,
             recheck: None,
+            held: None,
             next_action: 1,
             failures_in_row: 0,
             last_refresh: None,
@@ -144,17 +147,12 @@ impl ZoneRefresh {
         serial: Option<u32>,
         source: Option<usize>,
     ) -> NotifyDisposition {
-        self.counters.notifies += 1;
-        let serial = serial.map(Serial);
-        if serial.is_some() {
-            self.notified_serial = serial;
-        }
-        let newer = match (serial, self.serving) {
-            (Some(theirs), Some(ours)) => theirs.is_newer_than(Serial(ours.serial)),
-            _ => true,
-        };
-        let disposition = match newer {
-            true => self.urgent_check(Recheck { serial, source }),
+        let serial = self.note_notify(serial);
+        let disposition = match self.notify_is_newer(serial) {
+            true => {
+                self.release_hold_covered_by(serial);
+                self.urgent_check(Recheck { serial, source })
+            }
             false => NotifyDisposition::Noted,
         };
         self.record(
@@ -166,6 +164,25 @@ impl ZoneRefresh {
         );
         self.settle(now);
         disposition
+    }
+
+    /// Counts a NOTIFY and remembers its serial.
+    pub(super) fn note_notify(&mut self, serial: Option<u32>) -> Option<Serial> {
+        self.counters.notifies += 1;
+        let serial = serial.map(Serial);
+        if serial.is_some() {
+            self.notified_serial = serial;
+        }
+        serial
+    }
+
+    /// Whether a NOTIFY's serial asks for a check (RFC 1996 §4.7): newer
+    /// than ours, or no serial, or nothing loaded.
+    pub(super) fn notify_is_newer(&self, serial: Option<Serial>) -> bool {
+        match (serial, self.serving) {
+            (Some(theirs), Some(ours)) => theirs.is_newer_than(Serial(ours.serial)),
+            _ => true,
+        }
     }
 
     /// An operator's `zone refresh`: an urgent SOA check now, or right
@@ -404,6 +421,7 @@ impl ZoneRefresh {
         if lost {
             self.abandon(now);
         }
+        self.run_held(now);
         let due = self.next_refresh.is_some_and(|at| at <= now);
         if self.cycle.is_none() && due {
             self.start_cycle(Priority::Background, 0);
@@ -425,6 +443,7 @@ impl ZoneRefresh {
 
     /// Records a state change, and whether expiry has been passed.
     pub(super) fn settle(&mut self, now: Timestamp) {
+        self.release_hold_if_served();
         let observed = self.observe(now);
         if observed.state != self.reported.state {
             let from = self.reported.state;
@@ -457,6 +476,20 @@ impl ZoneRefresh {
             .map(|soa| ZoneVersion::new(self.epoch, soa.serial))
     }
 
+    /// The clamped SOA intervals of the version served, if any.
+    pub fn timers(&self) -> Option<Intervals> {
+        self.serving.map(|soa| self.config.intervals(soa))
+    }
+
+    /// How long ago a primary (directly or through a peer) last confirmed
+    /// the version served, at `now`; exact even when that was before the
+    /// driver's origin (restored from disk).
+    pub fn verified_age(&self, now: Timestamp) -> Option<Duration> {
+        let verified = self.verified_ms?;
+        let age = millis(now).saturating_sub(verified).max(0);
+        Some(Duration::from_millis(u64::try_from(age).unwrap_or(0)))
+    }
+
     /// The settings the machine runs with.
     pub fn config(&self) -> &RefreshConfig {
         &self.config
@@ -464,7 +497,7 @@ impl ZoneRefresh {
 
     /// When [`ZoneRefresh::handle_timeout`] must next be called: the
     /// refresh or retry timer, an in-flight action's deadline plus
-    /// [`DRIVER_GRACE`], or the expire time. `None`: nothing is timed (an
+    /// [`DRIVER_GRACE`], the expire time, or the end of a held NOTIFY. `None`: nothing is timed (an
     /// action may still be ready: see [`ZoneRefresh::pending`]).
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         let lost = self.flight().map(|flight| flight.deadline + DRIVER_GRACE);
@@ -473,7 +506,8 @@ impl ZoneRefresh {
             .expire_ms()
             .filter(|_| !self.reported.past_expire)
             .map(timestamp);
-        [lost, refresh, expire].into_iter().flatten().min()
+        let held = self.notify_held_until();
+        [lost, refresh, expire, held].into_iter().flatten().min()
     }
 
     /// The class and priority of the action `poll_action` would hand out

@@ -17,7 +17,9 @@
 //!    with the snapshot loaded from disk and the saved [`PersistedState`].
 //! 2. Feed every input as it happens, with the current time:
 //!    [`handle_notify`](ZoneRefresh::handle_notify) (after the NOTIFY
-//!    passed its ACL and TSIG checks and was answered),
+//!    passed its ACL and TSIG checks and was answered) or, in a cluster
+//!    when this node is not the region's fetcher,
+//!    [`handle_notify_deferred`](ZoneRefresh::handle_notify_deferred),
 //!    [`handle_refresh_command`](ZoneRefresh::handle_refresh_command),
 //!    [`handle_retransfer_command`](ZoneRefresh::handle_retransfer_command),
 //!    [`handle_confirmation`](ZoneRefresh::handle_confirmation) and
@@ -59,6 +61,7 @@ mod action;
 mod config;
 mod cycle;
 mod event;
+mod held;
 mod jitter;
 mod machine;
 mod persist;

@@ -248,6 +248,21 @@ impl RefreshScheduler {
         self.update(zone, |machine| machine.handle_notify(now, serial, source))
     }
 
+    /// A NOTIFY for `zone` held until `until` for a cluster peer; see
+    /// [`ZoneRefresh::handle_notify_deferred`].
+    pub fn handle_notify_deferred(
+        &mut self,
+        now: Timestamp,
+        zone: &Name,
+        serial: Option<u32>,
+        source: Option<usize>,
+        until: Timestamp,
+    ) -> Option<NotifyDisposition> {
+        self.update(zone, |machine| {
+            machine.handle_notify_deferred(now, serial, source, until)
+        })
+    }
+
     /// `zone refresh`; `false` when there is no such zone.
     pub fn handle_refresh_command(&mut self, now: Timestamp, zone: &Name) -> bool {
         self.update(zone, |machine| machine.handle_refresh_command(now))

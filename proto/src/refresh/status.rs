@@ -156,6 +156,8 @@ pub struct ZoneStatus {
     pub last_primary: Option<usize>,
     /// When the next check starts; `None` while one is queued or running.
     pub next_refresh: Option<Timestamp>,
+    /// When a NOTIFY held for a cluster peer turns into a check, if one is.
+    pub notify_held_until: Option<Timestamp>,
     /// When the data expires (or expired) without a new confirmation.
     pub expire_at: Option<Timestamp>,
     /// The action under way, if any.
@@ -213,6 +215,7 @@ impl ZoneRefresh {
             last_error: self.last_error.clone(),
             last_primary: self.last_primary,
             next_refresh: self.next_refresh.filter(|_| self.cycle.is_none()),
+            notify_held_until: self.notify_held_until(),
             expire_at: self.expire_ms().map(timestamp),
             in_flight: self.in_flight(),
             counters: self.counters,

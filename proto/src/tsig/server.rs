@@ -129,33 +129,16 @@ pub fn verify_request(
         return Ok(None);
     };
     let rdata = TsigRdata::parse(&tsig.record.rdata).ok_or(RequestError::Malformed)?;
-    let (key_name, algorithm) = (&tsig.record.owner, &rdata.algorithm);
-    let key = keys
-        .find(key_name)
-        .filter(|key| key.algorithm.name() == *algorithm)
-        .ok_or_else(|| RequestError::BadKey {
-            key: key_name.clone(),
-            algorithm: algorithm.clone(),
-        })?;
-    let full = key.algorithm.mac_len();
-    if rdata.mac.len() > full {
-        return Err(RequestError::Malformed);
-    }
-    if rdata.mac.len() < full {
-        return Err(RequestError::BadTrunc {
-            key: key_name.clone(),
-            algorithm: algorithm.clone(),
-        });
-    }
+    let key = find_key(keys, &tsig.record.owner, &rdata)?;
     let hmac_key = key.hmac();
     let mut context = hmac::Context::with_key(&hmac_key);
     mac::update_received(&mut context, bytes, tsig.offset, rdata.original_id)
         .ok_or(RequestError::Malformed)?;
-    mac::update_variables(&mut context, key_name, &rdata);
+    mac::update_variables(&mut context, &key.name, &rdata);
     if !mac::macs_equal(context.sign().as_ref(), &rdata.mac) {
         return Err(RequestError::BadSig {
-            key: key_name.clone(),
-            algorithm: algorithm.clone(),
+            key: tsig.record.owner.clone(),
+            algorithm: rdata.algorithm,
         });
     }
     let signer = ResponseSigner::new(key, hmac_key, rdata.mac);
@@ -167,6 +150,33 @@ pub fn verify_request(
         });
     }
     Ok(Some(signer))
+}
+
+/// The key a request names, checked against its algorithm and MAC length
+/// (BADKEY, then FORMERR for an overlong MAC or BADTRUNC for a short one).
+fn find_key<'a>(
+    keys: &'a KeyRing,
+    name: &Name,
+    rdata: &TsigRdata,
+) -> Result<&'a Key, RequestError> {
+    let key = keys
+        .find(name)
+        .filter(|key| key.algorithm.name() == rdata.algorithm)
+        .ok_or_else(|| RequestError::BadKey {
+            key: name.clone(),
+            algorithm: rdata.algorithm.clone(),
+        })?;
+    let full = key.algorithm.mac_len();
+    if rdata.mac.len() > full {
+        return Err(RequestError::Malformed);
+    }
+    if rdata.mac.len() < full {
+        return Err(RequestError::BadTrunc {
+            key: name.clone(),
+            algorithm: rdata.algorithm.clone(),
+        });
+    }
+    Ok(key)
 }
 
 /// Signs every message of the response to one verified request.

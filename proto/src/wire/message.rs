@@ -34,8 +34,9 @@ pub struct TsigRecord {
 
 /// A parsed DNS message.
 ///
-/// RDATA of every record is in uncompressed form (see [`super::rdata`]'s
-/// rules); the OPT and TSIG records are taken out of the additional section.
+/// RDATA of every record is in uncompressed form, names expanded where
+/// RFC 3597 §4 allows compression, and checked against its type's layout;
+/// the OPT and TSIG records are taken out of the additional section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     /// Id and flags; `header.rcode` holds only the low four bits.

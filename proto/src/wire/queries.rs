@@ -5,6 +5,7 @@ use crate::name::Name;
 use crate::record::{Class, Record, Rtype, opcode};
 
 use super::builder::{MAX_MESSAGE_LEN, MessageBuilder};
+use super::edns::Opt;
 use super::error::BuildError;
 use super::header::Header;
 use super::message::{Message, Question};
@@ -41,14 +42,10 @@ pub fn notify(id: u16, zone: &Name, soa: Option<&Record>) -> Result<Vec<u8>, Bui
     Ok(builder.finish())
 }
 
-/// The acknowledgement of a NOTIFY (RFC 1996 §4.7): same id, QR and AA set,
-/// the question echoed.
+/// The acknowledgement of a NOTIFY (RFC 1996 §4.7): same id, QR set, the
+/// question echoed (AA clear, as Knot answers; the RFC asks for neither).
 pub fn notify_response(notify: &Message) -> Result<Vec<u8>, BuildError> {
-    let header = Header {
-        aa: true,
-        ..Header::response_to(&notify.header)
-    };
-    echo(header, notify)
+    echo(Header::response_to(&notify.header), notify)
 }
 
 /// A response to `query` carrying only `rcode` (at most 15: extended codes
@@ -62,13 +59,24 @@ pub fn error_response(query: &Message, rcode: u8) -> Result<Vec<u8>, BuildError>
     echo(header, query)
 }
 
+/// The question echoed, and an OPT record when the query had one (RFC 6891
+/// §7: a responder that understands EDNS answers with OPT), DO copied.
 fn echo(header: Header, query: &Message) -> Result<Vec<u8>, BuildError> {
     let mut builder = MessageBuilder::new(header, MAX_MESSAGE_LEN);
     if let Some(question) = query.question() {
         builder.push_question(question)?;
     }
+    if let Some(opt) = &query.opt {
+        let mut reply = Opt::new(ECHOED_UDP_PAYLOAD);
+        reply.dnssec_ok = opt.dnssec_ok;
+        builder.push_opt(&reply)?;
+    }
     Ok(builder.finish())
 }
+
+/// The UDP payload size announced in the OPT of echoed replies (the size
+/// NSD and Knot announce by default).
+const ECHOED_UDP_PAYLOAD: u16 = 1232;
 
 fn with_question(header: Header, zone: &Name, qtype: Rtype) -> Result<MessageBuilder, BuildError> {
     let mut builder = MessageBuilder::new(header, MAX_MESSAGE_LEN);

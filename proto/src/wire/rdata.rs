@@ -21,43 +21,7 @@ pub(crate) fn read_rdata(msg: &[u8], start: usize, end: usize, rtype: Rtype) -> 
         end,
         out: Vec::with_capacity(end.saturating_sub(start) + 16),
     };
-    match rtype.rdata_names() {
-        RdataNames::None => reader.opaque(rtype)?,
-        RdataNames::Compressible(names) => {
-            for _ in names.iter() {
-                reader.name()?;
-            }
-            if rtype == Rtype::SOA {
-                reader.fixed(20)?;
-            }
-        }
-        RdataNames::CompressibleAfterPrefix(prefix) => {
-            reader.fixed(prefix)?;
-            reader.name()?;
-        }
-        RdataNames::Uncompressed(prefix) => {
-            reader.fixed(prefix)?;
-            reader.name()?;
-            if has_opaque_tail(rtype) {
-                reader.rest();
-            }
-        }
-        RdataNames::Uncompressible(fields) => {
-            for field in fields {
-                match field {
-                    NameField::Fixed(len) => reader.fixed(*len)?,
-                    NameField::Name => reader.name()?,
-                }
-            }
-        }
-        RdataNames::Naptr => {
-            reader.fixed(4)?;
-            for _ in 0..3 {
-                reader.character_string()?;
-            }
-            reader.name()?;
-        }
-    }
+    reader.layout(rtype)?;
     reader.finish()
 }
 
@@ -74,6 +38,48 @@ struct RdataReader<'a> {
 }
 
 impl RdataReader<'_> {
+    /// Reads RDATA along the layout of `rtype`'s names and fixed fields.
+    fn layout(&mut self, rtype: Rtype) -> Option<()> {
+        match rtype.rdata_names() {
+            RdataNames::None => self.opaque(rtype)?,
+            RdataNames::Compressible(names) => {
+                for _ in names.iter() {
+                    self.name()?;
+                }
+                if rtype == Rtype::SOA {
+                    self.fixed(20)?;
+                }
+            }
+            RdataNames::CompressibleAfterPrefix(prefix) => {
+                self.fixed(prefix)?;
+                self.name()?;
+            }
+            RdataNames::Uncompressed(prefix) => {
+                self.fixed(prefix)?;
+                self.name()?;
+                if has_opaque_tail(rtype) {
+                    self.rest();
+                }
+            }
+            RdataNames::Uncompressible(fields) => {
+                for field in fields {
+                    match field {
+                        NameField::Fixed(len) => self.fixed(*len)?,
+                        NameField::Name => self.name()?,
+                    }
+                }
+            }
+            RdataNames::Naptr => {
+                self.fixed(4)?;
+                for _ in 0..3 {
+                    self.character_string()?;
+                }
+                self.name()?;
+            }
+        }
+        Some(())
+    }
+
     /// Checks the RDATA of types without names, where a layout is fixed.
     fn opaque(&mut self, rtype: Rtype) -> Option<()> {
         match rtype {

@@ -235,7 +235,7 @@ fn rfc1996_3_7_and_4_7_notify_and_its_response() {
     let response = Message::parse(&notify_response(&message).unwrap()).unwrap();
     assert_eq!(response.header.id, 4242);
     assert_eq!(response.header.opcode, opcode::NOTIFY);
-    assert!(response.header.qr && response.header.aa);
+    assert!(response.header.qr && !response.header.aa);
     assert_eq!(response.questions, message.questions);
     assert!(response.answers.is_empty());
 }
@@ -247,4 +247,31 @@ fn error_response_echoes_question() {
     assert_eq!(response.rcode(), rcode::REFUSED);
     assert_eq!(response.header.id, 8);
     assert_eq!(response.questions, query.questions);
+}
+
+#[test]
+fn rfc6891_7_error_response_echoes_opt_with_do() {
+    let mut builder = MessageBuilder::new(Header::query(9, opcode::QUERY), MAX_MESSAGE_LEN);
+    builder
+        .push_question(&Question {
+            qname: name("example."),
+            qtype: Rtype::AXFR,
+            qclass: Class::IN,
+        })
+        .unwrap();
+    let mut opt = Opt::new(4096);
+    opt.dnssec_ok = true;
+    builder.push_opt(&opt).unwrap();
+    let query = Message::parse(&builder.finish()).unwrap();
+    let response = Message::parse(&error_response(&query, 4).unwrap()).unwrap();
+    let echoed = response.opt.clone().expect("OPT echoed");
+    assert!(echoed.dnssec_ok && echoed.version == 0);
+    assert_eq!(response.rcode(), 4);
+    let plain = Message::parse(&axfr_query(8, &name("example."))).unwrap();
+    assert!(
+        Message::parse(&error_response(&plain, 5).unwrap())
+            .unwrap()
+            .opt
+            .is_none()
+    );
 }

@@ -90,6 +90,48 @@ impl Diff {
         }
     }
 
+    /// The diff from zone `old` to zone `new` (each with one SOA), as a
+    /// primary with `ixfr-from-differences` computes it. A TTL change shows
+    /// as the old record removed and the new one added. Linear in both.
+    pub fn between(old: &[Record], new: &[Record]) -> Result<Diff, ApplyError> {
+        let (old_soa, new_soa) = (single_soa(old)?, single_soa(new)?);
+        let mut key = Vec::with_capacity(512);
+        let mut before: HashMap<Vec<u8>, (&Record, bool)> = HashMap::with_capacity(old.len());
+        for record in old.iter().filter(|r| r.rtype != Rtype::SOA) {
+            identity(record, &mut key);
+            before.insert(key.clone(), (record, false));
+        }
+        let mut removed = vec![old_soa.clone()];
+        let mut added = vec![new_soa.clone()];
+        for record in new.iter().filter(|r| r.rtype != Rtype::SOA) {
+            identity(record, &mut key);
+            match before.get_mut(key.as_slice()) {
+                Some((previous, seen)) => {
+                    *seen = true;
+                    if previous.ttl != record.ttl {
+                        removed.push((*previous).clone());
+                        added.push(record.clone());
+                    }
+                }
+                None => added.push(record.clone()),
+            }
+        }
+        let gone = old
+            .iter()
+            .filter(|r| r.rtype != Rtype::SOA)
+            .filter(|record| {
+                identity(record, &mut key);
+                before.get(key.as_slice()).is_some_and(|(_, seen)| !seen)
+            });
+        removed.extend(gone.cloned());
+        Ok(Diff {
+            from: soa_serial(&old_soa.rdata).ok_or(ApplyError::NoSoa)?,
+            to: soa_serial(&new_soa.rdata).ok_or(ApplyError::NoSoa)?,
+            removed,
+            added,
+        })
+    }
+
     /// Approximate wire size of the diff's records, for journal bounds.
     pub fn byte_size(&self) -> usize {
         self.removed
@@ -172,13 +214,18 @@ pub fn apply_diffs(records: Vec<Record>, diffs: &[Diff]) -> Result<Vec<Record>, 
     Ok(out)
 }
 
-fn check_chain(records: &[Record], diffs: &[Diff]) -> Result<(), ApplyError> {
+/// The one SOA of a zone's records.
+fn single_soa(records: &[Record]) -> Result<&Record, ApplyError> {
     let mut soas = records.iter().filter(|r| r.rtype == Rtype::SOA);
-    let serial = match (soas.next(), soas.next()) {
-        (Some(soa), None) => soa_serial(&soa.rdata).ok_or(ApplyError::NoSoa)?,
-        _ => return Err(ApplyError::NoSoa),
-    };
-    let mut expected = serial;
+    match (soas.next(), soas.next()) {
+        (Some(soa), None) if soa_serial(&soa.rdata).is_some() => Ok(soa),
+        _ => Err(ApplyError::NoSoa),
+    }
+}
+
+fn check_chain(records: &[Record], diffs: &[Diff]) -> Result<(), ApplyError> {
+    let soa = single_soa(records)?;
+    let mut expected = soa_serial(&soa.rdata).ok_or(ApplyError::NoSoa)?;
     for diff in diffs {
         diff.check()?;
         if diff.from != expected {
@@ -199,40 +246,39 @@ fn condense(diffs: &[Diff]) -> Result<HashMap<Vec<u8>, Change<'_>>, ApplyError> 
     for diff in diffs {
         for record in diff.removed.iter().filter(|r| r.rtype != Rtype::SOA) {
             identity(record, &mut key);
-            match changes.get_mut(key.as_slice()) {
-                Some(change) if change.after.is_none() => {
-                    return Err(ApplyError::RemoveAbsent(Box::new(record.clone())));
-                }
-                Some(change) => change.after = None,
-                None => {
-                    let change = Change {
-                        present_before: true,
-                        after: None,
-                        seen: false,
-                        first: record,
-                    };
-                    changes.insert(key.clone(), change);
-                }
-            }
+            fold(&mut changes, &key, record, false)?;
         }
         for record in diff.added.iter().filter(|r| r.rtype != Rtype::SOA) {
             identity(record, &mut key);
-            match changes.get_mut(key.as_slice()) {
-                Some(change) if change.after.is_some() => {
-                    return Err(ApplyError::AddPresent(Box::new(record.clone())));
-                }
-                Some(change) => change.after = Some(record),
-                None => {
-                    let change = Change {
-                        present_before: false,
-                        after: Some(record),
-                        seen: false,
-                        first: record,
-                    };
-                    changes.insert(key.clone(), change);
-                }
-            }
+            fold(&mut changes, &key, record, true)?;
         }
     }
     Ok(changes)
+}
+
+/// Records one removal or addition of `record` in `changes`.
+fn fold<'a>(
+    changes: &mut HashMap<Vec<u8>, Change<'a>>,
+    key: &[u8],
+    record: &'a Record,
+    add: bool,
+) -> Result<(), ApplyError> {
+    let Some(change) = changes.get_mut(key) else {
+        let change = Change {
+            present_before: !add,
+            after: add.then_some(record),
+            seen: false,
+            first: record,
+        };
+        changes.insert(key.to_vec(), change);
+        return Ok(());
+    };
+    match (add, change.after.is_some()) {
+        (false, false) => Err(ApplyError::RemoveAbsent(Box::new(record.clone()))),
+        (true, true) => Err(ApplyError::AddPresent(Box::new(record.clone()))),
+        _ => {
+            change.after = add.then_some(record);
+            Ok(())
+        }
+    }
 }

@@ -83,6 +83,8 @@ pub enum Transfer {
         soa: Record,
     },
     /// IXFR answered with one SOA no newer than ours: nothing to transfer.
+    /// The serial may be older than ours (a primary that went backwards):
+    /// the caller compares serials.
     UpToDate {
         /// The primary's SOA record.
         soa: Record,

@@ -22,6 +22,7 @@ pub use interpreter::{Interpreter, Limits, Progress, Request, Transfer};
 pub use journal::{Journal, JournalError, JournalLimits};
 pub use outbound::{
     MESSAGE_LIMIT, OutboundError, ResponseStream, axfr_stream, ixfr_client_serial, ixfr_stream,
+    soa_response,
 };
 
 #[cfg(test)]

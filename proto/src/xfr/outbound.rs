@@ -89,6 +89,14 @@ pub fn ixfr_stream<'a>(
     }
 }
 
+/// A response carrying only `soa`, as IXFR over UDP answers when the diffs
+/// do not fit a datagram (RFC 1995 §2) and as any up-to-date IXFR answer.
+pub fn soa_response(query: &Message, soa: &Record) -> Result<Vec<u8>, OutboundError> {
+    let only_soa: Records<'_> = Box::new(std::iter::once(Cow::Owned(soa.clone())));
+    let mut stream = ResponseStream::new(query, only_soa)?;
+    stream.next().unwrap_or(Err(OutboundError::NoQuestion))
+}
+
 fn full_zone<'a>(soa: Record, records: impl Iterator<Item = Record> + 'a) -> Records<'a> {
     let body = records.filter(|r| r.rtype != Rtype::SOA).map(Cow::Owned);
     let last = soa.clone();

@@ -33,24 +33,32 @@ pub(crate) fn name_hash(lower: &[u8]) -> u64 {
     hash ^ (hash >> 32)
 }
 
-/// Builds the open-addressing table for names given in canonical order.
+/// Builds the open-addressing table for (name, node record offset) pairs
+/// given in canonical order.
 ///
-/// Slots hold the node index plus one; zero marks an empty slot. The table
-/// is at most half full so that probes stay short.
-pub(crate) fn build_index<'a>(names: impl ExactSizeIterator<Item = &'a [u8]>) -> Vec<u32> {
+/// Each slot holds the upper half of the name's hash (a tag that spares
+/// reading the record on a collision) and the record offset plus one; zero
+/// marks an empty slot. The table is at most half full.
+pub(crate) fn build_index<'a>(names: impl ExactSizeIterator<Item = (&'a [u8], u32)>) -> Vec<u64> {
     let size = (names.len() * 2).next_power_of_two().max(2);
     let mask = size - 1;
-    let mut table = vec![0u32; size];
+    let mut table = vec![0u64; size];
     let mut lower = [0u8; name::MAX_NAME_LEN];
-    for (node, wire) in names.enumerate() {
+    for (wire, offset) in names {
         let lower = lowercase_into(wire, &mut lower);
-        let mut slot = name_hash(lower) as usize & mask;
+        let hash = name_hash(lower);
+        let mut slot = hash as usize & mask;
         while table[slot] != 0 {
             slot = (slot + 1) & mask;
         }
-        table[slot] = node as u32 + 1;
+        table[slot] = slot_value(hash, offset);
     }
     table
+}
+
+/// The slot value for a name with `hash` whose record is at `offset`.
+pub(crate) fn slot_value(hash: u64, offset: u32) -> u64 {
+    (hash & 0xFFFF_FFFF_0000_0000) | (u64::from(offset) + 1)
 }
 
 /// Copies `wire` into `buffer` in lower case and returns the copy.
@@ -86,12 +94,18 @@ mod tests {
         let names: Vec<Vec<u8>> = (0..100)
             .map(|i| format!("\x03n{i:02}\x00").into_bytes())
             .collect();
-        let table = build_index(names.iter().map(|n| n.as_slice()));
+        let table = build_index(
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.as_slice(), i as u32 * 10)),
+        );
         assert!(table.len().is_power_of_two() && table.len() >= 200);
         for (i, name) in names.iter().enumerate() {
             let mask = table.len() - 1;
-            let mut slot = name_hash(name) as usize & mask;
-            while table[slot] as usize != i + 1 {
+            let hash = name_hash(name);
+            let mut slot = hash as usize & mask;
+            while table[slot] != slot_value(hash, i as u32 * 10) {
                 assert_ne!(table[slot], 0, "name {i} not found");
                 slot = (slot + 1) & mask;
             }

@@ -43,25 +43,25 @@ pub(crate) struct Body {
     pub signed: bool,
     /// Number of records (RRSIGs included).
     pub record_count: u64,
-    /// Owner names of all nodes, wire form, case preserved, back to back.
-    pub names: Vec<u8>,
-    /// Nodes in canonical order (RFC 4034 §6.1); index 0 is the apex.
-    pub nodes: Vec<Node>,
-    /// RRsets of all nodes, each node's sorted by type.
-    pub rrsets: Vec<Rrset>,
-    /// RR images back to back.
-    pub images: Vec<u8>,
-    /// Open-addressing hash table over lower-cased owner names: node index
-    /// plus one, zero for an empty slot. Its length is a power of two.
-    pub index: Vec<u32>,
+    /// Node records (see [`super::node`]) back to back, in canonical order
+    /// (RFC 4034 §6.1); the first is the apex. Each holds its owner name,
+    /// its RRset table and its RR images, so that answering a name touches
+    /// one contiguous stretch of memory.
+    pub nodes: Vec<u8>,
+    /// Offset of each node record in `nodes`, in canonical order.
+    pub offsets: Vec<u32>,
+    /// Open-addressing hash table over lower-cased owner names: each slot
+    /// holds the upper 32 bits of the name's hash and the node record's
+    /// offset plus one (zero: empty slot). Its length is a power of two.
+    pub index: Vec<u64>,
     /// The NSEC3 chain selected by the apex NSEC3PARAM, if any.
     pub nsec3: Option<Nsec3Chain>,
 }
 
-/// One owner name and its RRsets.
-#[derive(Archive, Serialize, Debug, Clone, Copy)]
+/// A node while the body is built.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Node {
-    /// Offset of the owner name in [`Body::names`].
+    /// Offset of the owner name in the builder's names.
     pub name_start: u32,
     /// Length of the owner name in wire form.
     pub name_len: u8,
@@ -71,20 +71,20 @@ pub(crate) struct Node {
     pub flags: u16,
     /// Index of the parent node (the apex is its own parent).
     pub parent: u32,
-    /// First RRset in [`Body::rrsets`].
+    /// First RRset in the builder's RRsets.
     pub rrsets_start: u32,
     /// One past the last RRset.
     pub rrsets_end: u32,
 }
 
-/// One RRset: a range of RR images, and the range of its covering RRSIGs.
-#[derive(Archive, Serialize, Debug, Clone, Copy)]
+/// An RRset while the body is built: ranges in the builder's images.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Rrset {
     /// The type.
     pub rtype: u16,
     /// Number of records.
     pub count: u32,
-    /// Offset of the first image in [`Body::images`].
+    /// Offset of the first image.
     pub start: u32,
     /// One past the last image.
     pub end: u32,
@@ -111,9 +111,6 @@ pub(crate) struct Nsec3Chain {
     /// Node index of each hash's owner.
     pub nodes: Vec<u32>,
 }
-
-/// The RRSIG type code, for image checks.
-pub(crate) const RRSIG: u16 = 46;
 
 /// Length of an SHA-1 NSEC3 hash.
 pub(crate) const NSEC3_HASH_LEN: usize = 20;

@@ -23,6 +23,7 @@ mod error;
 mod hash;
 mod header;
 mod layout;
+mod node;
 mod nsec3;
 mod rdata;
 mod view;
@@ -49,21 +50,27 @@ impl Snapshot {
     /// Canonical snapshot from records in any order (duplicates removed).
     pub fn build(origin: &Name, records: Vec<Record>) -> Result<Snapshot, BuildError> {
         let body = build::build_body(origin, records)?;
-        let archive = rkyv::to_bytes::<rancor::Error>(&body)
+        let header_len = header::header_len(body.origin.len());
+        let estimate =
+            header_len + body.nodes.len() + body.offsets.len() * 4 + body.index.len() * 8 + 4096;
+        let mut bytes = AlignedVec::<{ header::ALIGN }>::with_capacity(estimate);
+        bytes.resize(header_len, 0);
+        // The archive is written right after room for the header: its
+        // pointers are relative, and the header length keeps it aligned.
+        let mut bytes = rkyv::api::high::to_bytes_in::<_, rancor::Error>(&body, bytes)
             .map_err(|error| BuildError::Archive(error.to_string()))?;
-        let digest = sha256(&archive);
-        let mut bytes = AlignedVec::<{ header::ALIGN }>::with_capacity(
-            header::header_len(body.origin.len()) + archive.len(),
-        );
+        let body_start = header_len;
+        let archive = bytes.get(body_start..).unwrap_or(&[]);
+        let digest = sha256(archive);
+        let mut encoded = Vec::with_capacity(header_len);
         header::write(
-            &mut HeaderSink(&mut bytes),
+            &mut encoded,
             body.serial,
             archive.len() as u64,
             &digest,
             &body.origin,
         );
-        let body_start = bytes.len();
-        bytes.extend_from_slice(&archive);
+        bytes[..header_len].copy_from_slice(&encoded);
         Ok(Snapshot {
             bytes,
             body_start,
@@ -188,16 +195,6 @@ impl std::fmt::Debug for Snapshot {
             .field("records", &self.record_count())
             .field("bytes", &self.bytes.len())
             .finish()
-    }
-}
-
-struct HeaderSink<'a>(&'a mut AlignedVec<{ header::ALIGN }>);
-
-impl Extend<u8> for HeaderSink<'_> {
-    fn extend<I: IntoIterator<Item = u8>>(&mut self, iter: I) {
-        for byte in iter {
-            self.0.push(byte);
-        }
     }
 }
 

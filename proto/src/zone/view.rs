@@ -6,9 +6,9 @@
 
 use std::cmp::Ordering;
 
-use super::build;
 use super::hash;
-use super::layout::{self, ArchivedBody, ArchivedNode, ArchivedRrset, NSEC3_HASH_LEN};
+use super::layout::{self, ArchivedBody, NSEC3_HASH_LEN};
+use super::node::{self, HEADER, RRSET_ENTRY};
 use crate::name;
 
 /// A read-only view of one zone's archived body.
@@ -21,8 +21,9 @@ pub struct ZoneView<'a> {
 #[derive(Clone, Copy)]
 pub struct NodeRef<'a> {
     zone: ZoneView<'a>,
-    index: u32,
-    node: &'a ArchivedNode,
+    /// The whole node record.
+    record: &'a [u8],
+    header: node::Header,
 }
 
 /// One RRset: its RR images and those of its covering RRSIGs.
@@ -57,7 +58,7 @@ impl<'a> ZoneView<'a> {
 
     /// Number of nodes, empty non-terminals included.
     pub fn node_count(&self) -> usize {
-        self.body.nodes.len()
+        self.body.offsets.len()
     }
 
     /// The apex node.
@@ -67,28 +68,40 @@ impl<'a> ZoneView<'a> {
 
     /// The node at `index` in canonical order.
     pub fn node(&self, index: u32) -> Option<NodeRef<'a>> {
-        let node = self.body.nodes.get(index as usize)?;
+        let offset = self.body.offsets.get(index as usize)?.to_native();
+        self.node_at(offset)
+    }
+
+    /// The node whose record starts at `offset`.
+    fn node_at(&self, offset: u32) -> Option<NodeRef<'a>> {
+        let rest = self.body.nodes.get(offset as usize..)?;
+        let header = node::header(rest)?;
+        let record = rest.get(..header.len as usize)?;
         Some(NodeRef {
             zone: *self,
-            index,
-            node,
+            record,
+            header,
         })
     }
 
     /// The node whose owner is `lower`, a lower-cased wire name.
     pub fn find(&self, lower: &[u8]) -> Option<NodeRef<'a>> {
-        self.find_hashed(lower, hash::name_hash(lower))
-    }
-
-    fn find_hashed(&self, lower: &[u8], hash: u64) -> Option<NodeRef<'a>> {
+        let hash = hash::name_hash(lower);
+        let tag = hash & 0xFFFF_FFFF_0000_0000;
         let table = &self.body.index;
         let mask = table.len().checked_sub(1)?;
         let mut slot = hash as usize & mask;
         for _ in 0..table.len() {
             let entry = table.get(slot)?.to_native();
-            let node = self.node(entry.checked_sub(1)?)?;
-            if name::eq_ignore_case(node.name(), lower) {
-                return Some(node);
+            if entry == 0 {
+                return None;
+            }
+            if entry & 0xFFFF_FFFF_0000_0000 == tag {
+                let offset = (entry as u32).checked_sub(1)?;
+                let node = self.node_at(offset)?;
+                if name::eq_ignore_case(node.name(), lower) {
+                    return Some(node);
+                }
             }
             slot = (slot + 1) & mask;
         }
@@ -98,12 +111,12 @@ impl<'a> ZoneView<'a> {
     /// The last node at or before `wire` in canonical order (the apex if
     /// `wire` sorts before every other node).
     pub fn predecessor(&self, wire: &[u8]) -> Option<NodeRef<'a>> {
-        let nodes = &self.body.nodes;
-        let (mut low, mut high) = (0usize, nodes.len());
+        let probe = Labels::of(wire);
+        let (mut low, mut high) = (0usize, self.node_count());
         while high - low > 1 {
             let mid = low + (high - low) / 2;
-            let mid_name = self.node(mid as u32).map_or(&[][..], |n| n.name());
-            match name::canonical_cmp(mid_name, wire) {
+            let mid_name = self.node(mid as u32).map_or(&[0][..], |n| n.name());
+            match Labels::of(mid_name).canonical_cmp(&probe) {
                 Ordering::Greater => high = mid,
                 _ => low = mid,
             }
@@ -118,26 +131,66 @@ impl<'a> ZoneView<'a> {
     }
 }
 
+/// A wire name with its label offsets, for repeated canonical comparisons.
+struct Labels<'w> {
+    wire: &'w [u8],
+    offsets: [u8; name::MAX_LABELS],
+    count: usize,
+}
+
+impl<'w> Labels<'w> {
+    fn of(wire: &'w [u8]) -> Labels<'w> {
+        let mut offsets = [0u8; name::MAX_LABELS];
+        let count = name::label_offsets(wire, &mut offsets);
+        Labels {
+            wire,
+            offsets,
+            count,
+        }
+    }
+
+    /// The label `i` from the right (0 is the rightmost).
+    fn label_from_right(&self, i: usize) -> &'w [u8] {
+        let start = self.offsets[self.count - 1 - i] as usize;
+        let len = *self.wire.get(start).unwrap_or(&0) as usize;
+        self.wire.get(start + 1..start + 1 + len).unwrap_or(&[])
+    }
+
+    /// RFC 4034 §6.1 order of `self` against `other`.
+    fn canonical_cmp(&self, other: &Labels<'_>) -> Ordering {
+        for i in 0..self.count.min(other.count) {
+            let (a, b) = (self.label_from_right(i), other.label_from_right(i));
+            let order = a
+                .iter()
+                .map(u8::to_ascii_lowercase)
+                .cmp(b.iter().map(u8::to_ascii_lowercase));
+            if order != Ordering::Equal {
+                return order;
+            }
+        }
+        self.count.cmp(&other.count)
+    }
+}
+
 impl<'a> NodeRef<'a> {
     /// Position in canonical order.
     pub fn index(&self) -> u32 {
-        self.index
+        self.header.index
     }
 
     /// The owner name, wire form, case as in the zone.
     pub fn name(&self) -> &'a [u8] {
-        let start = self.node.name_start.to_native() as usize;
-        let len = self.node.name_len as usize;
-        self.zone.body.names.get(start..start + len).unwrap_or(&[0])
+        let end = HEADER + self.header.name_len as usize;
+        self.record.get(HEADER..end).unwrap_or(&[0])
     }
 
     /// Number of labels of the owner, root excluded.
     pub fn label_count(&self) -> usize {
-        self.node.label_count as usize
+        self.header.label_count as usize
     }
 
     pub(crate) fn flags(&self) -> u16 {
-        self.node.flags.to_native()
+        self.header.flags
     }
 
     /// Whether the node has RRsets (it is not an empty non-terminal).
@@ -182,58 +235,55 @@ impl<'a> NodeRef<'a> {
 
     /// The parent node (the apex is its own parent).
     pub fn parent(&self) -> NodeRef<'a> {
-        self.zone
-            .node(self.node.parent.to_native())
-            .unwrap_or(*self)
+        self.zone.node(self.header.parent).unwrap_or(*self)
     }
 
-    fn archived_rrsets(&self) -> &'a [ArchivedRrset] {
-        let start = self.node.rrsets_start.to_native() as usize;
-        let end = self.node.rrsets_end.to_native() as usize;
-        self.zone.body.rrsets.get(start..end).unwrap_or(&[])
+    fn table(&self) -> &'a [u8] {
+        let start = HEADER + self.header.name_len as usize;
+        let end = start + self.header.rrset_count as usize * RRSET_ENTRY;
+        self.record.get(start..end).unwrap_or(&[])
     }
 
     /// The RRsets, sorted by type.
     pub fn rrsets(self) -> impl Iterator<Item = RrsetRef<'a>> + Clone + 'a {
-        let zone = self.zone;
-        self.archived_rrsets()
-            .iter()
-            .map(move |rrset| zone.rrset_ref(rrset))
+        let record = self.record;
+        self.table()
+            .chunks_exact(RRSET_ENTRY)
+            .filter_map(move |entry| rrset_ref(record, entry))
     }
 
     /// The RRset of type `rtype`, if present.
     pub fn rrset(&self, rtype: u16) -> Option<RrsetRef<'a>> {
-        let rrset = self
-            .archived_rrsets()
-            .iter()
-            .find(|r| r.rtype.to_native() == rtype)?;
-        Some(self.zone.rrset_ref(rrset))
+        let wanted = rtype.to_be_bytes();
+        let entry = self
+            .table()
+            .chunks_exact(RRSET_ENTRY)
+            .find(|entry| entry[..2] == wanted)?;
+        rrset_ref(self.record, entry)
     }
 
     /// The number of RRsets.
     pub fn rrset_count(&self) -> usize {
-        self.archived_rrsets().len()
+        self.header.rrset_count as usize
     }
 }
 
-impl<'a> ZoneView<'a> {
-    fn rrset_ref(&self, rrset: &'a ArchivedRrset) -> RrsetRef<'a> {
-        let images = &self.body.images;
-        let range = |start: u32, end: u32| images.get(start as usize..end as usize).unwrap_or(&[]);
-        RrsetRef {
-            rtype: rrset.rtype.to_native(),
-            count: rrset.count.to_native(),
-            images: range(rrset.start.to_native(), rrset.end.to_native()),
-            sig_count: rrset.sig_count.to_native(),
-            sigs: range(rrset.sig_start.to_native(), rrset.sig_end.to_native()),
-        }
-    }
+fn rrset_ref<'a>(record: &'a [u8], entry: &[u8]) -> Option<RrsetRef<'a>> {
+    let entry = node::entry(entry)?;
+    let range = |start: u32, end: u32| record.get(start as usize..end as usize).unwrap_or(&[]);
+    Some(RrsetRef {
+        rtype: entry.rtype,
+        count: entry.count,
+        images: range(entry.start, entry.end),
+        sig_count: entry.sig_count,
+        sigs: range(entry.sig_start, entry.sig_end),
+    })
 }
 
 impl<'a> RrsetRef<'a> {
     /// The RDATA of each record.
     pub fn rdatas(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        build::images(self.images)
+        super::build::images(self.images)
     }
 
     /// The TTL of the first record.

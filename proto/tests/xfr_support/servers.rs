@@ -157,6 +157,38 @@ impl Knot {
         }
     }
 
+    /// A secondary for `zone` transferring from `primary_port` with `key`
+    /// and accepting NOTIFY signed with it.
+    pub fn secondary_with_key(zone: &str, primary_port: u16, key: &TsigSpec) -> Knot {
+        let dir = TempDir::new("knot3");
+        let port = free_port();
+        let d = dir.path().display();
+        let mut config = format!(
+            "server:\n  rundir: \"{d}\"\n  listen: 127.0.0.1@{port}\n  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\n\
+             database:\n  storage: \"{d}\"\n\
+             log:\n  - target: stderr\n    any: info\n"
+        );
+        config.push_str(&knot_keys(std::slice::from_ref(key)));
+        config.push_str(&format!(
+            "remote:\n  - id: primary\n    address: 127.0.0.1@{primary_port}\n    key: {}\n\
+             acl:\n  - id: notify\n    address: 127.0.0.1\n    action: notify\n    key: {}\n",
+            key.name, key.name
+        ));
+        config.push_str(&format!(
+            "zone:\n  - domain: {zone}\n    file: \"{d}/zone.db\"\n    master: primary\n    acl: notify\n    zonefile-sync: -1\n"
+        ));
+        let config_path = dir.path().join("knot.conf");
+        fs::write(&config_path, config).unwrap();
+        let path = config_path.display().to_string();
+        let daemon = Daemon::spawn("knotd", dir, port, "knotd", &["-c", &path]);
+        super::wait_for_tcp(port, Duration::from_secs(10));
+        Knot {
+            daemon,
+            config: config_path,
+            zone: Name::from_ascii(zone).unwrap(),
+        }
+    }
+
     fn start(dir: TempDir, port: u16, zone: &str, text: &str, config: &str) -> Knot {
         let config_path = dir.path().join("knot.conf");
         fs::write(&config_path, config).unwrap();

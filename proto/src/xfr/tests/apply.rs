@@ -88,3 +88,24 @@ fn apply_diffs_on_a_large_zone_is_linear() {
     assert_eq!(applied.len(), 200_002);
     assert!(applied.contains(&a("fresh.example.", 2)));
 }
+
+#[test]
+fn diff_between_two_zones_applies_back() {
+    let old = [vec![soa(1)], hosts(50)].concat();
+    let mut new = [vec![soa(2)], hosts(50)].concat();
+    new.retain(|r| r.owner != name("h7.example."));
+    new.push(a("extra.example.", 1));
+    for record in new.iter_mut().filter(|r| r.owner == name("h9.example.")) {
+        record.ttl = 5;
+    }
+    let diff = Diff::between(&old, &new).unwrap();
+    assert_eq!((diff.from, diff.to), (1, 2));
+    assert_eq!(diff.removed.len(), 3, "SOA, h7, h9 with its old TTL");
+    assert_eq!(diff.added.len(), 3, "SOA, extra, h9 with its new TTL");
+    diff.check().unwrap();
+    assert_eq!(
+        sorted(apply_diffs(old.clone(), &[diff]).unwrap()),
+        sorted(new)
+    );
+    assert_eq!(Diff::between(&hosts(3), &old), Err(ApplyError::NoSoa));
+}

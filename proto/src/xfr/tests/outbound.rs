@@ -123,3 +123,13 @@ fn outbound_record_too_large_for_a_message_is_an_error() {
     ));
     assert!(stream.next().is_none());
 }
+
+#[test]
+fn rfc1995_2_single_soa_response_for_udp() {
+    let query = query(Rtype::IXFR, Some(1));
+    let bytes = soa_response(&query, &soa(9)).unwrap();
+    let message = Message::parse(&bytes).unwrap();
+    assert!(message.header.qr && message.header.aa);
+    assert_eq!(message.questions, query.questions);
+    assert_eq!(message.answers, vec![soa(9)]);
+}
