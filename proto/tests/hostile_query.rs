@@ -26,7 +26,7 @@ fn answer(packet: &[u8]) -> Message {
     let zones = fixture().zones(understudy_proto::answer::Freshness::Fresh);
     let mut out = vec![0u8; 65535];
     match responder.respond(&zones, packet, Transport::Udp, &mut out) {
-        Outcome::Reply(len) => Message::parse(&out[..len]).expect("reply parses"),
+        Outcome::Reply { len, .. } => Message::parse(&out[..len]).expect("reply parses"),
         other => panic!("expected a reply, got {other:?}"),
     }
 }

@@ -74,6 +74,15 @@ impl Fixture {
         FixtureZones {
             fixture: self,
             org_freshness: freshness,
+            org_loaded: true,
+        }
+    }
+
+    /// The zones with `example.org.` configured but not transferred yet.
+    pub fn zones_without_org_data(&self) -> FixtureZones<'_> {
+        FixtureZones {
+            org_loaded: false,
+            ..self.zones(Freshness::Fresh)
         }
     }
 }
@@ -135,6 +144,7 @@ fn servers() -> [Server; 4] {
 pub struct FixtureZones<'a> {
     fixture: &'a Fixture,
     org_freshness: Freshness,
+    org_loaded: bool,
 }
 
 impl ZoneSet for FixtureZones<'_> {
@@ -144,12 +154,12 @@ impl ZoneSet for FixtureZones<'_> {
             .origins_lower
             .iter()
             .position(|origin| name::eq_ignore_case(origin, origin_lowercase_wire))?;
-        let freshness = match index {
-            1 => self.org_freshness,
-            _ => Freshness::Fresh,
+        let (freshness, loaded) = match index {
+            1 => (self.org_freshness, self.org_loaded),
+            _ => (Freshness::Fresh, true),
         };
         Some(ServedZone {
-            snapshot: &self.fixture.snapshots[index],
+            snapshot: loaded.then(|| &self.fixture.snapshots[index]),
             freshness,
         })
     }

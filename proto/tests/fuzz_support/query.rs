@@ -6,7 +6,7 @@
 //! bit  0     transport: 0 UDP, 1 TCP
 //! bits 1-3   output buffer size, an index into BUFFER_SIZES
 //! bits 4-5   responder settings, an index into Fixture::servers
-//! bits 6-7   freshness of example.org.: fresh, stale, expired, fresh
+//! bits 6-7   example.org.: fresh, stale, expired, configured without data
 //! ```
 
 use understudy_proto::answer::{
@@ -22,14 +22,11 @@ use super::fixture::fixture;
 /// Output buffers the node might hand the responder, down to too small for
 /// a header.
 pub const BUFFER_SIZES: [usize; 8] = [65535, 4096, 1232, 512, 511, 100, 12, 0];
-const FRESHNESS: [Freshness; 4] = [
-    Freshness::Fresh,
-    Freshness::Stale,
-    Freshness::Expired,
-    Freshness::Fresh,
-];
 const HEADER_LEN: usize = 12;
 const CLASSIC_UDP_LIMIT: usize = 512;
+/// Over TCP, NSD (and so we) drop messages shorter than a header and a
+/// root question instead of answering FORMERR.
+const TCP_MIN_QUERY: usize = HEADER_LEN + 1 + 4;
 
 /// A responder and the UDP limit its settings imply.
 pub struct Server {
@@ -62,7 +59,12 @@ pub fn check_query(data: &[u8]) {
     };
     let size = BUFFER_SIZES[usize::from(mode >> 1 & 7)];
     let server = &fixture.servers[usize::from(mode >> 4 & 3)];
-    let zones = fixture.zones(FRESHNESS[usize::from(mode >> 6)]);
+    let zones = match mode >> 6 {
+        0 => fixture.zones(Freshness::Fresh),
+        1 => fixture.zones(Freshness::Stale),
+        2 => fixture.zones(Freshness::Expired),
+        _ => fixture.zones_without_org_data(),
+    };
     check_respond(server, &zones, packet, transport, size);
 }
 
@@ -83,14 +85,14 @@ pub fn check_respond(
     let parsed_query = Message::parse(packet).ok();
     match outcome {
         Outcome::Drop => {
-            check_drop(packet, size);
+            check_drop(packet, transport, size);
             None
         }
         Outcome::Special(special) => {
             check_special(server, zones, packet, parsed_query.as_ref(), special);
             None
         }
-        Outcome::Reply(len) => {
+        Outcome::Reply { len, rcode } => {
             assert_eq!(out.get(..len), again.get(..len), "same query, same reply");
             let limit = size_limit(server, parsed_query.as_ref(), transport);
             assert!(
@@ -99,6 +101,11 @@ pub fn check_respond(
             );
             assert!(len <= limit, "reply of {len} octets over the limit {limit}");
             let reply = check_reply(packet, &out[..len]);
+            assert_eq!(
+                reply.rcode(),
+                rcode,
+                "Outcome's RCODE differs from the reply's"
+            );
             if transport == Transport::Tcp && size >= MAX_MESSAGE_LEN {
                 assert!(
                     !reply.header.tc,
@@ -113,12 +120,14 @@ pub fn check_respond(
     }
 }
 
-/// Only a packet without a readable header, a response, or a buffer too
-/// small for any reply is dropped.
-fn check_drop(packet: &[u8], size: usize) {
+/// Only a packet without a readable header, a response, a buffer too
+/// small for any reply, or a TCP message too short for a question is
+/// dropped.
+fn check_drop(packet: &[u8], transport: Transport, size: usize) {
     let is_response = packet.get(2).is_some_and(|flags| flags & 0x80 != 0);
+    let short_for_tcp = transport == Transport::Tcp && packet.len() < TCP_MIN_QUERY;
     assert!(
-        packet.len() < HEADER_LEN || is_response || size < CLASSIC_UDP_LIMIT,
+        packet.len() < HEADER_LEN || is_response || size < CLASSIC_UDP_LIMIT || short_for_tcp,
         "a query with a header was dropped with a {size}-octet buffer"
     );
 }
@@ -169,8 +178,13 @@ pub fn check_reply(packet: &[u8], bytes: &[u8]) -> Message {
 /// section a prefix of the TCP one, and both sections whole when TC is clear.
 fn compare_with_tcp(responder: &Responder, zones: &impl ZoneSet, packet: &[u8], udp: &Message) {
     let mut out = vec![0u8; MAX_MESSAGE_LEN];
-    let Outcome::Reply(len) = responder.respond(zones, packet, Transport::Tcp, &mut out) else {
-        panic!("answered over UDP but not over TCP");
+    let Outcome::Reply { len, .. } = responder.respond(zones, packet, Transport::Tcp, &mut out)
+    else {
+        assert!(
+            packet.len() < TCP_MIN_QUERY,
+            "answered over UDP but not over TCP"
+        );
+        return;
     };
     let tcp = Message::parse(&out[..len]).expect("TCP reply parses");
     assert_eq!(udp.rcode(), tcp.rcode(), "UDP and TCP rcodes differ");
@@ -183,9 +197,38 @@ fn compare_with_tcp(responder: &Responder, zones: &impl ZoneSet, packet: &[u8], 
             udp.answers, tcp.answers,
             "untruncated UDP answer differs from TCP"
         );
-        assert_eq!(
-            udp.authority, tcp.authority,
-            "untruncated UDP authority differs from TCP"
+        check_authority_kept(udp, &tcp);
+    }
+}
+
+/// Without TC, a UDP reply may leave out only optional authority data (the
+/// zone's NS RRset beside a positive answer, RFC 2181 §9): never the SOA
+/// of a negative answer, the NSEC/NSEC3 proofs and DS of RFC 4035 §3.1,
+/// their RRSIGs, nor the NS RRset of a referral. What it keeps is TCP's.
+fn check_authority_kept(udp: &Message, tcp: &Message) {
+    for record in &udp.authority {
+        assert!(
+            tcp.authority.contains(record),
+            "UDP authority holds {record:?} that TCP's lacks"
+        );
+    }
+    let referral = tcp.answers.is_empty();
+    for record in &tcp.authority {
+        let rtype = match record.rtype {
+            Rtype::RRSIG => record
+                .rdata
+                .get(..2)
+                .map(|c| Rtype(u16::from_be_bytes([c[0], c[1]]))),
+            rtype => Some(rtype),
+        };
+        let required = match rtype {
+            Some(Rtype::SOA | Rtype::NSEC | Rtype::NSEC3 | Rtype::DS) => true,
+            Some(Rtype::NS) => referral,
+            _ => false,
+        };
+        assert!(
+            !required || udp.authority.contains(record),
+            "untruncated UDP reply left out {record:?}"
         );
     }
 }
@@ -226,7 +269,7 @@ fn check_reserving(server: &Server, zones: &impl ZoneSet, unsigned: &[u8]) {
         let outcome = server
             .responder
             .respond_reserving(zones, unsigned, transport, &mut out, reserve);
-        let Outcome::Reply(len) = outcome else {
+        let Outcome::Reply { len, .. } = outcome else {
             panic!("the unsigned form of a signed query is answered, not {outcome:?}");
         };
         let limit = size_limit(server, parsed.as_ref(), transport);

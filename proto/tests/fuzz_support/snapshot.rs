@@ -133,7 +133,7 @@ pub fn check_same_as_rebuild(snapshot: &Snapshot) {
             .responder
             .respond(&rebuilt, &packet, Transport::Tcp, &mut canonical);
         assert_eq!(a, b, "outcome differs from the rebuild's");
-        if let Outcome::Reply(len) = a {
+        if let Outcome::Reply { len, .. } = a {
             let differs = (0..len).find(|&i| ours[i] != canonical[i]);
             assert!(
                 differs.is_none(),
