@@ -20,7 +20,7 @@ const BODY_LEN_AT: usize = 16;
 const DIGEST_AT: usize = 24;
 /// Owner names asked about per snapshot from the loader, to bound the time
 /// spent.
-const NAMES_ASKED: usize = 24;
+const NAMES_ASKED: usize = 4;
 
 /// One fuzz input through the loader, and an accepted snapshot through
 /// the responder.
@@ -103,14 +103,11 @@ pub fn check_accepted_asking(snapshot: &Snapshot, names: usize) {
             record.owner
         );
     }
+    // Over TCP: the UDP cut is the query target's subject; here every
+    // RRset of a damaged archive must reach the writer.
+    let server = server();
     for packet in own_queries(&records, names) {
-        check_respond(
-            &server(),
-            snapshot,
-            &packet,
-            Transport::Udp,
-            MAX_MESSAGE_LEN,
-        );
+        check_respond(&server, snapshot, &packet, Transport::Tcp, MAX_MESSAGE_LEN);
     }
 }
 
@@ -132,7 +129,7 @@ pub fn check_same_as_rebuild(snapshot: &Snapshot) {
         let b = server
             .responder
             .respond(&rebuilt, &packet, Transport::Tcp, &mut canonical);
-        assert_eq!(a, b, "outcome differs from the rebuild's");
+        assert_eq!(a, b, "outcome differs from the rebuild's for {packet:02x?}");
         if let Outcome::Reply { len, .. } = a {
             let differs = (0..len).find(|&i| ours[i] != canonical[i]);
             assert!(
