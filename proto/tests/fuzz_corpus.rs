@@ -6,6 +6,7 @@ mod fuzz_support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use fuzz_support::fixture::fixture;
 use understudy_proto::xfr::{Transfer, XfrError};
