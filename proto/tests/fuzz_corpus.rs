@@ -126,6 +126,10 @@ fn snapshot_corpus_replays() {
 /// once a fix lands, they move into the corpus and replay above.
 #[test]
 #[ignore = "reproducers of open defects; run with --ignored"]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the test itself times the replay; proto code under test reads no clock"
+)]
 fn open_findings_replay() {
     let snapshot = files("regressions", "snapshot");
     replay_files(
@@ -133,6 +137,17 @@ fn open_findings_replay() {
         snapshot,
         fuzz_support::snapshot::check_snapshot_strict,
     );
+    // A zone a primary may send must not make each denial cost seconds.
+    for (path, bytes) in files("regressions", "xfr") {
+        let started = Instant::now();
+        fuzz_support::xfr::check_xfr(&bytes);
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed < Duration::from_secs(2),
+            "{} took {elapsed:?}",
+            path.display()
+        );
+    }
 }
 
 /// Writes the snapshot seeds: the fixture snapshots as built, plain and
