@@ -36,6 +36,13 @@ pub async fn handle(
         }
         return;
     }
+    // An IXFR query carries the client's SOA (RFC 1995 §3); FORMERR as Knot.
+    if kind == TransferKind::Ixfr && xfr::ixfr_client_serial(&message).is_none() {
+        if let Some(response) = error_response(&message, rcode::FORMERR as u8, signer.as_mut()) {
+            send(&request.reply, response).await;
+        }
+        return;
+    }
     let key = signer.as_ref().map(|signer| signer.key().name.clone());
     let allowed = context
         .shared
@@ -65,12 +72,6 @@ pub async fn handle(
     let Some((data, _)) = context.shared.zones.data(&question.qname) else {
         return;
     };
-    if kind == TransferKind::Ixfr && xfr::ixfr_client_serial(&message).is_none() {
-        if let Some(response) = error_response(&message, rcode::FORMERR as u8, signer.as_mut()) {
-            send(&request.reply, response).await;
-        }
-        return;
-    }
     match request.reply {
         ReplyPath::Udp(_) => {
             let reply = request.reply;
