@@ -1,0 +1,6 @@
+//! Tests of the cluster transport on real sockets (loopback), with
+//! certificates made by `understudy cert`'s own code.
+
+mod cert;
+mod fixtures;
+mod quic;
