@@ -3,4 +3,5 @@
 
 mod cert;
 mod fixtures;
+mod gossip;
 mod quic;
