@@ -2,6 +2,7 @@
 //! certificates made by `understudy cert`'s own code.
 
 mod cert;
+mod config;
 mod fixtures;
 mod gossip;
 mod quic;
