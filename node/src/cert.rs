@@ -466,6 +466,50 @@ mod tests {
     }
 
     #[test]
+    fn cert_commands_parse_and_run_end_to_end() {
+        use clap::Parser;
+        #[derive(Debug, Parser)]
+        struct Cli {
+            #[command(flatten)]
+            cert: CertArgs,
+        }
+        let dir = crate::store::scratch::Scratch::new("cert-cli");
+        let ca = dir.path().join("ca");
+        let out = dir.path().join("nodes");
+        let run = |args: &[&str]| execute(Cli::try_parse_from(args).unwrap().cert.command);
+        let made = run(&["cert", "ca", "--out", ca.to_str().unwrap()]).unwrap();
+        assert!(made.contains("ca.pem") && made.contains("ca.key"), "{made}");
+        let node = run(&[
+            "cert",
+            "node",
+            "ams-1",
+            "--ca",
+            ca.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--days",
+            "90",
+        ])
+        .unwrap();
+        assert!(
+            node.contains("ams-1.pem") && node.contains("names: ams-1"),
+            "{node}"
+        );
+        assert!(node.contains("revoked entry: \"serial:"), "{node}");
+        let shown = run(&["cert", "show", out.join("ams-1.pem").to_str().unwrap()]).unwrap();
+        assert!(node.ends_with(&shown));
+        let key = run(&["cert", "gossip-key"]).unwrap();
+        assert_eq!(key.trim().len(), 44, "32 bytes of base64");
+        let zero_days = Cli::try_parse_from(["cert", "ca", "--out", "x", "--days", "0"]);
+        assert!(zero_days.is_err());
+        let missing_ca = run(&["cert", "node", "n1", "--ca", "/nonexistent", "--out", "x"]);
+        assert!(matches!(
+            missing_ca,
+            Err(CertError::File(PemError::Io { .. }))
+        ));
+    }
+
+    #[test]
     fn der_elements_are_bounds_checked() {
         assert_eq!(
             der_element(&[0x04, 0x02, 1, 2, 9]),
