@@ -69,7 +69,9 @@ pub fn run(path: &Path) -> ExitCode {
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
+        .with_ansi(ansi)
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let _ = match config.log.format {
@@ -99,12 +101,10 @@ impl QueryHandler for Answerer {
         };
         let table = self.zones.load();
         match self.responder.respond(&**table, query, transport, out) {
-            Outcome::Reply(len) => {
+            Outcome::Reply { len, rcode } => {
                 if protocol == Protocol::Tcp {
-                    self.tcp_queries.answered(
-                        crate::metrics::Protocol::Tcp,
-                        dns::response_rcode(&out[..len]),
-                    );
+                    self.tcp_queries
+                        .answered(crate::metrics::Protocol::Tcp, rcode);
                 }
                 Handled::Reply(len)
             }
@@ -251,6 +251,7 @@ fn load_zones(manager: &mut Manager, config: &Config, store: &Store) -> anyhow::
             }
         }
     }
+    manager.publish_loaded();
     Ok(())
 }
 

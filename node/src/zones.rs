@@ -56,6 +56,23 @@ impl Zones {
         });
     }
 
+    /// Serves each zone of `entries` with its data (a start-up's worth of
+    /// zones in one new table).
+    pub fn publish_all(&self, entries: impl IntoIterator<Item = (Name, Option<ZoneData>)>) {
+        let entries: Vec<(Name, Option<ZoneData>, Arc<AtomicU8>)> = entries
+            .into_iter()
+            .map(|(name, data)| {
+                let freshness = self.freshness_cell(&name);
+                (name, data, freshness)
+            })
+            .collect();
+        self.update(|table| {
+            for (name, data, freshness) in &entries {
+                table.insert(name.clone(), (data.clone(), freshness.clone()));
+            }
+        });
+    }
+
     /// Stops serving `name`.
     pub fn remove(&self, name: &Name) {
         self.update(|entries| {
@@ -145,7 +162,8 @@ impl ZoneTable {
 impl ZoneSet for ZoneTable {
     fn find(&self, origin: &[u8]) -> Option<ServedZone<'_>> {
         let entry = self.by_name.get(origin)?;
-        let snapshot = entry.data.as_ref()?.snapshot.as_ref();
+        // A zone without data yet is still ours: SERVFAIL, not a parent's answer.
+        let snapshot = entry.data.as_ref().map(|data| data.snapshot.as_ref());
         let freshness = decode(entry.freshness.load(Ordering::Relaxed));
         Some(ServedZone {
             snapshot,

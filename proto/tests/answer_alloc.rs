@@ -61,7 +61,7 @@ fn answering_never_allocates() {
         Some((1232, true)),
     );
     let mut out = vec![0u8; 65535];
-    let Outcome::Reply(len) =
+    let Outcome::Reply { len, .. } =
         Responder::default().respond(&nsec3, &nxdomain, Transport::Udp, &mut out)
     else {
         panic!("no reply");
@@ -100,7 +100,7 @@ fn answering_never_allocates() {
             } else {
                 Transport::Udp
             };
-            if let Outcome::Reply(_) = responder.respond(zone, packet, transport, &mut out) {
+            if let Outcome::Reply { .. } = responder.respond(zone, packet, transport, &mut out) {
                 replies += 1;
             }
         }

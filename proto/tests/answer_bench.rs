@@ -97,7 +97,9 @@ fn measure(label: &str, zone: &Snapshot, packets: &[Vec<u8>]) {
         let started = Instant::now();
         for &(start, len) in &spans {
             let packet = &ring[start..start + len];
-            if let Outcome::Reply(len) = responder.respond(zone, packet, Transport::Udp, &mut out) {
+            if let Outcome::Reply { len, .. } =
+                responder.respond(zone, packet, Transport::Udp, &mut out)
+            {
                 bytes += len;
             }
         }

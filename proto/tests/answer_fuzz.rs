@@ -107,7 +107,7 @@ proptest! {
         let packet = query(0x4242, &qname(&labels), TYPES[qtype], edns);
         let transport = if tcp { Transport::Tcp } else { Transport::Udp };
         let mut out = vec![0u8; 65535];
-        let Outcome::Reply(len) = responder().respond(zone, &packet, transport, &mut out) else {
+        let Outcome::Reply { len, .. } = responder().respond(zone, &packet, transport, &mut out) else {
             return Err(TestCaseError::fail("no reply"));
         };
         let limit = match (tcp, edns) {
@@ -129,7 +129,7 @@ proptest! {
         let (plain, _) = zones();
         let transport = if tcp { Transport::Tcp } else { Transport::Udp };
         let mut out = vec![0u8; 65535];
-        if let Outcome::Reply(len) = responder().respond(plain, &bytes, transport, &mut out) {
+        if let Outcome::Reply { len, .. } = responder().respond(plain, &bytes, transport, &mut out) {
             prop_assert!(len >= 12 && len <= out.len());
         }
     }
@@ -150,7 +150,7 @@ proptest! {
         let keep = cut.index(packet.len() + 1);
         packet.truncate(keep.max(12));
         let mut out = vec![0u8; 1232];
-        if let Outcome::Reply(len) = responder().respond(signed, &packet, Transport::Udp, &mut out) {
+        if let Outcome::Reply { len, .. } = responder().respond(signed, &packet, Transport::Udp, &mut out) {
             prop_assert!(Message::from_vec(&out[..len]).is_ok() || len == 12);
         }
     }

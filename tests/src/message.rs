@@ -409,6 +409,33 @@ fn expand_rdata(msg: &[u8], rtype: u16, start: usize, end: usize) -> Result<Vec<
     Ok(out)
 }
 
+/// RDATA with the ASCII letters of its embedded domain names lower-cased
+/// (types whose names may be compressed, and DNAME), other octets kept.
+pub fn lowercase_rdata_names(rtype: u16, rdata: &[u8]) -> Vec<u8> {
+    const DNAME: &[Field] = &[Field::Name];
+    let Some(fields) = layout(rtype).or((rtype == 39).then_some(DNAME)) else {
+        return rdata.to_vec();
+    };
+    let mut out = rdata.to_vec();
+    let mut pos = 0;
+    for field in fields {
+        match field {
+            Field::Name => {
+                let Ok((name, next)) = read_name(rdata, pos) else {
+                    return rdata.to_vec();
+                };
+                if let Some(slot) = out.get_mut(pos..pos + name.len()) {
+                    slot.copy_from_slice(&name.to_ascii_lowercase());
+                }
+                pos = next;
+            }
+            Field::Fixed(n) => pos += n,
+            Field::CharString => pos += 1 + usize::from(rdata.get(pos).copied().unwrap_or(0)),
+        }
+    }
+    out
+}
+
 /// RDATA in presentation form for the common types, RFC 3597 form otherwise.
 pub fn rdata_to_text(rtype: u16, rdata: &[u8]) -> String {
     let names = |count: usize, skip: usize| -> Option<(Vec<String>, usize)> {

@@ -390,6 +390,15 @@ impl Understudy {
         zones.as_array().cloned().unwrap_or_default()
     }
 
+    /// Like [`Understudy::zone_statuses`], `None` while `ctl` fails (for
+    /// instance before the control socket exists).
+    pub fn try_zone_statuses(&self) -> Option<Vec<serde_json::Value>> {
+        let (ok, text) = self.ctl(&["zone", "status", "--json"]);
+        let status: serde_json::Value = serde_json::from_str(&text).ok().filter(|_| ok)?;
+        let zones = status.get("zones").unwrap_or(&status);
+        zones.as_array().cloned()
+    }
+
     /// Scrapes `/metrics`.
     pub fn metrics(&self) -> Metrics {
         let (status, body) = http_get(self.metrics_addr(), "/metrics")

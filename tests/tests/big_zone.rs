@@ -129,6 +129,16 @@ fn big_zone_first_transfer_ixfr_after_notify_and_restart_from_disk() {
         "the change must travel by IXFR: {new:#?}"
     );
     assert_serves(&node, &samples, 2);
+    let metrics = node.metrics();
+    let ixfr = metrics.sum(
+        "understudy_transfers_total",
+        &[("kind", "ixfr"), ("result", "ok")],
+    );
+    assert!(ixfr >= 1.0, "the node counts no IXFR:\n{}", metrics.text);
+    assert_eq!(
+        metrics.value("understudy_zone_serial", &[("zone", BIG)]),
+        Some(2.0)
+    );
     if let Some(entry) = node
         .zone_statuses()
         .into_iter()

@@ -17,7 +17,8 @@ use super::zone::{ManagedZone, ZoneData, ZoneOrigin};
 use super::{Command, Manager, journal_limits, status};
 
 impl Manager {
-    /// Takes over `config`'s zone, loading what `store` holds of it.
+    /// Takes over `config`'s zone, loading what `store` holds of it; it is
+    /// served once [`Manager::publish_loaded`] is called.
     pub fn load_zone(&mut self, config: ZoneConfig, origin: ZoneOrigin, store: &Store) {
         let mut managed = ManagedZone::new(config, origin, &self.keys);
         let name = managed.config.name.clone();
@@ -50,9 +51,21 @@ impl Manager {
         if let Some(data) = &managed.data {
             tracing::info!(zone = %name, serial = data.snapshot.serial(), op = "load", "serving from disk");
         }
-        self.shared.zones.publish(&name, managed.data.clone());
+        let (second, unix_second) = self.clock.whole_second();
+        self.written
+            .insert(name.clone(), machine.persisted(second, unix_second));
         self.scheduler.insert(name.clone(), machine);
+        self.dirty.insert(name.clone());
         self.zones.insert(name, managed);
+    }
+
+    /// Serves every zone loaded with [`Manager::load_zone`], all at once.
+    pub fn publish_loaded(&self) {
+        let entries = self
+            .zones
+            .iter()
+            .map(|(name, zone)| (name.clone(), zone.data.clone()));
+        self.shared.zones.publish_all(entries);
         self.publish_access();
     }
 
@@ -65,6 +78,7 @@ impl Manager {
                 source,
             } => {
                 self.scheduler.handle_notify(now, &zone, serial, source);
+                self.dirty.insert(zone);
             }
             Command::Control { command, reply } => {
                 let response = self.control(command);
@@ -78,12 +92,14 @@ impl Manager {
         match command {
             ControlCommand::ZoneStatus(zone) => self.zone_status(zone),
             ControlCommand::ZoneRefresh(zone) => {
+                self.dirty.insert(zone.clone());
                 match self.scheduler.handle_refresh_command(now, &zone) {
                     true => Response::done(format!("refresh of {zone} scheduled")),
                     false => no_such_zone(&zone),
                 }
             }
             ControlCommand::ZoneRetransfer(zone) => {
+                self.dirty.insert(zone.clone());
                 match self.scheduler.handle_retransfer_command(now, &zone) {
                     true => Response::done(format!("retransfer of {zone} scheduled")),
                     false => no_such_zone(&zone),
@@ -127,6 +143,7 @@ impl Manager {
         );
         self.shared.zones.publish(&name, None);
         self.scheduler.insert(name.clone(), machine);
+        self.dirty.insert(name.clone());
         self.zones.insert(name.clone(), managed);
         self.publish_access();
         self.writer.submit(Job::Zones(self.runtime_specs()));

@@ -34,7 +34,7 @@ use tokio::task::JoinSet;
 use understudy_proto::Name;
 use understudy_proto::refresh::{
     Action, ActionId, ActionKind, Failure, PersistedState, RefreshScheduler, SchedulerConfig,
-    SoaTimers, TransferOutcome,
+    SoaTimers, TransferKind, TransferOutcome,
 };
 use understudy_proto::tsig::Key;
 use understudy_proto::xfr::{Journal, JournalLimits};
@@ -117,7 +117,9 @@ pub struct Manager {
     shared: Arc<Shared>,
     writer: Writer,
     keys: Vec<Arc<Key>>,
+    dirty: std::collections::HashSet<Name>,
     network: JoinSet<Done>,
+
     storing: JoinSet<Done>,
     metrics: Option<Arc<Metrics>>,
     seed: u64,
@@ -143,7 +145,9 @@ impl Manager {
             shared,
             writer,
             keys,
+            dirty: std::collections::HashSet::new(),
             network: JoinSet::new(),
+
             storing: JoinSet::new(),
             metrics,
             seed: rand::random(),
@@ -172,7 +176,12 @@ impl Manager {
                 Some(done) = self.network.join_next(), if !self.network.is_empty() => self.finish(done),
                 Some(done) = self.storing.join_next(), if !self.storing.is_empty() => self.finish(done),
                 _ = sleep_until(wake) => self.scheduler.handle_timeout(self.clock.now()),
-                _ = views.tick() => self.publish_views(),
+                _ = views.tick() => {
+                    self.sync_all();
+                    self.publish_views();
+                }
+
+
                 _ = &mut stop => break,
             }
         }
@@ -184,6 +193,7 @@ impl Manager {
     fn drain(&mut self) {
         let now = self.clock.now();
         while let Some(dispatch) = self.scheduler.poll_action(now) {
+            self.dirty.insert(dispatch.zone.clone());
             self.start(dispatch.zone, dispatch.action);
         }
         while let Some((zone, event)) = self.scheduler.poll_event() {
@@ -191,25 +201,41 @@ impl Manager {
             if let Some(metrics) = &self.metrics {
                 events::count(metrics, &event);
             }
+            self.dirty.insert(zone);
         }
-        self.sync_zones(now);
+        let dirty = std::mem::take(&mut self.dirty);
+        for zone in &dirty {
+            self.sync_zone(zone, now);
+        }
     }
 
-    fn sync_zones(&mut self, now: understudy_proto::Timestamp) {
-        let unix_now = self.clock.unix_now();
-        for (name, machine) in self.scheduler.zones() {
-            self.shared
-                .zones
-                .set_freshness(name, machine.freshness(now));
-            let persisted = machine.persisted(now, unix_now);
-            if self.written.get(name) != Some(&persisted) {
-                let state = Box::new(state::StateFile::from_persisted(&persisted));
-                self.writer.submit(Job::State {
-                    zone: name.clone(),
-                    state,
-                });
-                self.written.insert(name.clone(), persisted);
-            }
+    /// Brings every zone's freshness and state file up to date, once a
+    /// second, for changes that came with no event (time passing).
+    fn sync_all(&mut self) {
+        let now = self.clock.now();
+        let names: Vec<Name> = self.zones.keys().cloned().collect();
+        for zone in &names {
+            self.sync_zone(zone, now);
+        }
+    }
+
+    /// Publishes `zone`'s freshness and writes its state file if it changed.
+    fn sync_zone(&mut self, zone: &Name, now: understudy_proto::Timestamp) {
+        let Some(machine) = self.scheduler.zone(zone) else {
+            return;
+        };
+        self.shared
+            .zones
+            .set_freshness(zone, machine.freshness(now));
+        let (second, unix_second) = self.clock.whole_second();
+        let persisted = machine.persisted(second, unix_second);
+        if self.written.get(zone) != Some(&persisted) {
+            let state = Box::new(state::StateFile::from_persisted(&persisted));
+            self.writer.submit(Job::State {
+                zone: zone.clone(),
+                state,
+            });
+            self.written.insert(zone.clone(), persisted);
         }
     }
 
@@ -246,7 +272,8 @@ impl Manager {
             }
             ActionKind::Transfer { kind, forced, .. } => {
                 let current = managed.data.as_ref().map(|data| data.snapshot.clone());
-                let (limits, zone_limits) = transfer_limits(managed, deadline);
+                let ixfr = matches!(kind, TransferKind::Ixfr { .. });
+                let (limits, zone_limits) = transfer_limits(managed, deadline, ixfr);
                 self.network.spawn(async move {
                     let result =
                         work::transfer(primary, zone.clone(), current, kind, limits, zone_limits)
@@ -266,6 +293,8 @@ impl Manager {
         let Ok(Done { zone, id, outcome }) = done else {
             return;
         };
+        self.dirty.insert(zone.clone());
+
         let now = self.clock.now();
         let report = match outcome {
             Outcome::Soa(result) => self.scheduler.handle_soa_response(now, &zone, id, result),
@@ -413,7 +442,8 @@ impl Manager {
         while let Some(done) = self.storing.join_next().await {
             self.finish(done);
         }
-        self.sync_zones(self.clock.now());
+        self.sync_all();
+
         drop(self.writer);
     }
 
@@ -470,17 +500,22 @@ pub fn journal_limits(managed: &ManagedZone) -> JournalLimits {
     }
 }
 
+/// The limits of one transfer. An IXFR may carry each changed record twice
+/// (removed and added), so its message limit is twice the zone's; the zone
+/// that results is held to the zone's limits either way.
 fn transfer_limits(
     managed: &ManagedZone,
     deadline: tokio::time::Instant,
+    ixfr: bool,
 ) -> (TransferLimits, ZoneLimits) {
     let policy = &managed.config.policy;
     let max_records = usize::try_from(policy.max_records).unwrap_or(usize::MAX);
     let max_bytes = usize::try_from(policy.max_zone_bytes).unwrap_or(usize::MAX);
+    let factor = if ixfr { 2 } else { 1 };
     let limits = TransferLimits {
         size: understudy_proto::xfr::Limits {
-            max_records: max_records.saturating_mul(2),
-            max_bytes,
+            max_records: max_records.saturating_mul(factor),
+            max_bytes: max_bytes.saturating_mul(factor),
         },
         stream: StreamLimits {
             io_timeout: TRANSFER_IO_TIMEOUT,

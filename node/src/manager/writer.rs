@@ -80,35 +80,71 @@ impl WriterThread {
 }
 
 fn run(store: &Store, queue: std_mpsc::Receiver<Job>) {
-    while let Ok(job) = queue.recv() {
-        match job {
-            Job::Version {
-                zone,
-                snapshot,
-                journal,
-                done,
-            } => {
-                let result = store
-                    .write(&zone, ZoneFile::Snapshot, snapshot.as_bytes())
-                    .and_then(|()| store.write(&zone, ZoneFile::Journal, &journal))
-                    .map_err(|error| error.to_string());
-                let _ = done.send(result);
-                release_free_memory();
+    let mut pending = std::collections::VecDeque::new();
+    loop {
+        if pending.is_empty() {
+            match queue.recv() {
+                Ok(job) => pending.push_back(job),
+                Err(_) => return,
             }
-            Job::State { zone, state } => {
-                if let Err(error) = store.write_state(&zone, &*state) {
-                    tracing::warn!(zone = %zone, %error, "cannot write zone state");
-                }
+        }
+        pending.extend(queue.try_iter());
+        if let Some(job) = next_job(&mut pending) {
+            execute(store, job);
+        }
+    }
+}
+
+/// The next job to carry out: a new version first — a received transfer
+/// must not wait behind a thousand zones' state files — then the others in
+/// order, skipping a state write that a later job makes pointless (a newer
+/// state of the same zone, or the zone's removal).
+fn next_job(pending: &mut std::collections::VecDeque<Job>) -> Option<Job> {
+    let index = pending
+        .iter()
+        .position(|job| matches!(job, Job::Version { .. }))
+        .unwrap_or(0);
+    let job = pending.remove(index)?;
+    if let Job::State { zone, .. } = &job {
+        let superseded = pending.iter().any(|later| match later {
+            Job::State { zone: other, .. } | Job::Remove(other) => other == zone,
+            _ => false,
+        });
+        if superseded {
+            return None;
+        }
+    }
+    Some(job)
+}
+
+fn execute(store: &Store, job: Job) {
+    match job {
+        Job::Version {
+            zone,
+            snapshot,
+            journal,
+            done,
+        } => {
+            let result = store
+                .write(&zone, ZoneFile::Snapshot, snapshot.as_bytes())
+                .and_then(|()| store.write(&zone, ZoneFile::Journal, &journal))
+                .map_err(|error| error.to_string());
+            let _ = done.send(result);
+            release_free_memory();
+        }
+        Job::State { zone, state } => {
+            if let Err(error) = store.write_state(&zone, &*state) {
+                tracing::warn!(zone = %zone, %error, "cannot write zone state");
             }
-            Job::Zones(zones) => {
-                if let Err(error) = store.write_zones(&zones) {
-                    tracing::error!(%error, "cannot write the list of run-time zones");
-                }
+        }
+        Job::Zones(zones) => {
+            if let Err(error) = store.write_zones(&zones) {
+                tracing::error!(%error, "cannot write the list of run-time zones");
             }
-            Job::Remove(zone) => {
-                if let Err(error) = store.remove_zone(&zone) {
-                    tracing::warn!(zone = %zone, %error, "cannot remove the zone's files");
-                }
+        }
+        Job::Remove(zone) => {
+            if let Err(error) = store.remove_zone(&zone) {
+                tracing::warn!(zone = %zone, %error, "cannot remove the zone's files");
             }
         }
     }
@@ -122,5 +158,92 @@ fn release_free_memory() {
     // SAFETY: malloc_trim only walks the allocator's own free lists.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(zone: &str, epoch: u32) -> Job {
+        let mut file = StateFile::from_persisted(&Default::default());
+        file.epoch = epoch;
+        Job::State {
+            zone: Name::from_ascii(zone).unwrap(),
+            state: Box::new(file),
+        }
+    }
+
+    fn describe(jobs: &[Job]) -> Vec<String> {
+        jobs.iter()
+            .map(|job| match job {
+                Job::State { zone, state } => format!("state {zone} {}", state.epoch),
+                Job::Remove(zone) => format!("remove {zone}"),
+                Job::Zones(_) => "zones".into(),
+                Job::Version { zone, .. } => format!("version {zone}"),
+            })
+            .collect()
+    }
+
+    fn drain(mut pending: std::collections::VecDeque<Job>) -> Vec<Job> {
+        let mut done = Vec::new();
+        while !pending.is_empty() {
+            done.extend(next_job(&mut pending));
+        }
+        done
+    }
+
+    #[test]
+    fn versions_first_then_only_the_last_state_of_a_zone_and_none_after_its_removal() {
+        let (done, _) = tokio::sync::oneshot::channel();
+        let version = Job::Version {
+            zone: Name::from_ascii("c.").unwrap(),
+            snapshot: Arc::new(test_snapshot()),
+            journal: Vec::new(),
+            done,
+        };
+        let batch = vec![
+            state("a.", 1),
+            state("b.", 1),
+            state("a.", 2),
+            Job::Zones(Vec::new()),
+            version,
+            state("b.", 2),
+            Job::Remove(Name::from_ascii("b.").unwrap()),
+        ];
+        assert_eq!(
+            describe(&drain(batch.into())),
+            ["version c.", "state a. 2", "zones", "remove b."]
+        );
+    }
+
+    fn test_snapshot() -> Snapshot {
+        use understudy_proto::{Class, Record, Rtype, Soa};
+        let origin = Name::from_ascii("c.").unwrap();
+        let ns = Name::from_ascii("ns.c.").unwrap();
+        let soa = Soa {
+            mname: ns.clone(),
+            rname: ns.clone(),
+            serial: 1,
+            refresh: 1,
+            retry: 1,
+            expire: 1,
+            minimum: 1,
+        };
+        let record = |rtype, rdata: Vec<u8>| Record {
+            owner: origin.clone(),
+            rtype,
+            class: Class::IN,
+            ttl: 1,
+            rdata: rdata.into(),
+        };
+        Snapshot::build(
+            &origin,
+            vec![
+                record(Rtype::SOA, soa.to_rdata().into_vec()),
+                record(Rtype::NS, ns.as_wire().to_vec()),
+            ],
+        )
+        .unwrap()
     }
 }

@@ -6,8 +6,9 @@
 //! rate, and TSIG verification of every message.
 
 use understudy_proto::Name;
-use understudy_proto::record::Record;
+use understudy_proto::record::{Record, rcode};
 use understudy_proto::refresh::Failure;
+use understudy_proto::tsig::VerifyError;
 use understudy_proto::wire::{self, Message};
 use understudy_proto::xfr::{Interpreter, Limits, Progress, Request, Transfer, XfrError};
 
@@ -71,7 +72,7 @@ pub async fn transfer(
         if let Some(verifier) = verifier.as_mut() {
             verifier
                 .verify(&bytes, &message, unix_now())
-                .map_err(|error| TransferError::Failed(Failure::Tsig(error.to_string())))?;
+                .map_err(|error| tsig_error(error, request))?;
         }
         match interpreter
             .feed(message, bytes.len())
@@ -97,11 +98,24 @@ fn xfr_error(error: XfrError, request: Request) -> TransferError {
     }
     TransferError::Failed(match error {
         XfrError::Rcode(rcode) => Failure::Rcode(rcode),
-        XfrError::TooManyRecords { .. } | XfrError::TooManyBytes { .. } => {
-            Failure::Limit(error.to_string())
+        XfrError::TooManyRecords { .. } => {
+            Failure::Limit("the transfer exceeds the zone's max_records".into())
+        }
+        XfrError::TooManyBytes { .. } => {
+            Failure::Limit("the transfer exceeds the zone's max_zone_bytes".into())
         }
         other => Failure::Malformed(other.to_string()),
     })
+}
+
+/// A TSIG failure; an unsigned refusal of IXFR (some primaries do not sign
+/// errors) still leads to AXFR, which is itself verified.
+fn tsig_error(error: VerifyError, request: Request) -> TransferError {
+    let refused = matches!(error, VerifyError::Unsigned { rcode } if matches!(rcode, rcode::NOTIMP | rcode::REFUSED | rcode::FORMERR));
+    if refused && matches!(request, Request::Ixfr { .. }) {
+        return TransferError::Fallback(format!("IXFR refused: {error}"));
+    }
+    TransferError::Failed(Failure::Tsig(error.to_string()))
 }
 
 fn closed_early(error: TransportError, request: Request) -> TransferError {

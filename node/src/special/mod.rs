@@ -109,7 +109,7 @@ async fn answer_signed(
     let mut out = vec![0u8; wire::MAX_MESSAGE_LEN];
     let table = context.shared.zones.load();
     let reserve = signer.key().name.wire_len() + 128;
-    let Outcome::Reply(len) = context
+    let Outcome::Reply { len, .. } = context
         .responder
         .respond_reserving(&**table, &unsigned, transport, &mut out, reserve)
     else {

@@ -1,32 +1,52 @@
-//! Writing a [`Plan`] as a response: sections in order, RRSIGs beside their
-//! RRsets with DO=1, additional A/AAAA for NS/MX/SRV targets, truncation.
+//! Writing a [`Plan`] as a response, with NSD's `encode_answer` rules.
 //!
-//! Truncation follows NSD and RFC 2181 §9: an answer or authority RRset
-//! that does not fit is left out whole, TC is set and nothing more is
-//! added. Additional data that does not fit is dropped silently, except
-//! in-domain glue of a referral, whose loss sets TC (RFC 9471 §3).
+//! Sections go out in order: answer, authority, the zone's NS RRset of a
+//! positive answer, then additional addresses (all A, then all AAAA). An
+//! RRset is written whole with its RRSIGs (DO=1) or not at all. In the
+//! answer and authority sections an RRset that does not fit sets TC and
+//! ends the response (RFC 2181 §9). Over UDP, the optional NS RRset and
+//! additional data are kept within 1232 octets ("minimal responses"): the
+//! first one that does not fit is dropped without TC, the rest of its pass
+//! is still tried, and later passes are skipped; a referral that gets no
+//! address at all is truncated.
 
-use crate::name::{self, MAX_NAME_LEN};
 use crate::record::{Class, Rtype};
-use crate::zone::{NodeRef, RrsetRef, ZoneView};
+use crate::zone::RrsetRef;
 
+use super::additional::{self, Candidate, Phase};
 use super::plan::{Data, Item, Plan, Section};
 use super::query::{HEADER_LEN, Query};
 use super::reply::{AA, Header, Opt, TC};
-use super::resolve::lowercase;
 use super::writer::{Full, Writer};
 
-/// Most additional RRsets in one response.
+/// NSD's `IPV4_MINIMAL_RESPONSE_SIZE`: optional data stops here over UDP.
+const MINIMAL_RESPONSE: usize = 1232;
+/// Most additional RRsets remembered to avoid writing one twice.
 const MAX_ADDITIONAL: usize = 64;
 
 /// Everything needed to write one answer.
 pub(crate) struct Emit<'q, 'n> {
     pub query: &'q Query<'n>,
-    pub zone: ZoneView<'n>,
     pub plan: &'q Plan<'n>,
-    /// DO=1 and the zone is signed.
-    pub dnssec: bool,
     pub opt: Option<Opt<'n>>,
+    pub tcp: bool,
+}
+
+/// Where an RRset goes, for the truncation rules.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Answer and authority: no fit, TC.
+    Required,
+    /// Optional NS and additional data: no fit, dropped.
+    Optional,
+}
+
+/// Counts and flags while writing.
+struct State {
+    counts: [u16; 4],
+    truncated: bool,
+    /// Optional data hit the limit: later passes are skipped (NSD's `done`).
+    done: bool,
 }
 
 impl<'n> Emit<'_, 'n> {
@@ -41,16 +61,21 @@ impl<'n> Emit<'_, 'n> {
         writer.put_bytes(&[0; HEADER_LEN]).ok()?;
         writer.put_bytes(self.query.question).ok()?;
         writer.remember(self.query.qname, HEADER_LEN);
-        header.counts[0] = 1;
-        let full_limit = writer.limit();
-        let opt_len = self.opt.map_or(0, |opt| opt.len());
-        writer.set_limit(full_limit.saturating_sub(opt_len));
-        let truncated = self.write_sections(&mut writer, &mut header.counts);
-        if truncated {
+        let reserved = self.opt.map_or(0, |opt| opt.reserved_len());
+        writer.set_limit(limit.saturating_sub(reserved));
+        let mut state = State {
+            counts: [1, 0, 0, 0],
+            truncated: false,
+            done: false,
+        };
+        self.write_sections(&mut writer, &mut state);
+        if state.truncated {
             header.flags |= TC;
         }
-        writer.set_limit(full_limit);
+        header.counts = state.counts;
         if let Some(opt) = self.opt {
+            // The EDE option may go past the limit, as in NSD.
+            writer.set_limit(limit + opt.unreserved_len());
             opt.write(&mut writer).ok()?;
             header.counts[3] += 1;
         }
@@ -59,153 +84,189 @@ impl<'n> Emit<'_, 'n> {
         Some(len)
     }
 
-    /// Writes answer, authority and additional; returns whether TC is owed.
-    fn write_sections(&self, writer: &mut Writer<'_, 'n>, counts: &mut [u16; 4]) -> bool {
-        for (section, count) in [(Section::Answer, 1), (Section::Authority, 2)] {
-            for item in self.plan.items().iter().filter(|i| i.section == section) {
-                match self.put_item(writer, item) {
-                    Ok(written) => counts[count] += written,
-                    Err(Full) => return true,
+    fn write_sections(&self, writer: &mut Writer<'_, 'n>, state: &mut State) {
+        let sections = [
+            (Section::Answer, 1, Kind::Required),
+            (Section::Authority, 2, Kind::Required),
+            (Section::OptionalAuthority, 2, Kind::Optional),
+        ];
+        for (section, count, kind) in sections {
+            for item in self.plan.items().filter(|i| i.section == section) {
+                if state.truncated {
+                    return;
+                }
+                state.counts[count] += self.put_item(writer, item, kind, state);
+            }
+            if state.done {
+                return;
+            }
+        }
+        if !state.truncated {
+            self.write_additional(writer, state);
+        }
+    }
+
+    fn put_item(
+        &self,
+        writer: &mut Writer<'_, 'n>,
+        item: &Item<'n>,
+        kind: Kind,
+        state: &mut State,
+    ) -> u16 {
+        match item.data {
+            Data::Rrset(rrset) => {
+                let signed = item.signed && rrset.rtype != Rtype::RRSIG.0;
+                self.put_rrset(writer, item.owner, rrset, item.ttl, signed, kind, state)
+            }
+            Data::Cname { target, ttl } => {
+                let mark = writer.mark();
+                match put_synthesised_cname(writer, item.owner, target, ttl) {
+                    Ok(()) => 1,
+                    Err(Full) => {
+                        writer.rollback(mark);
+                        state.truncated = true;
+                        0
+                    }
                 }
             }
         }
-        self.write_additional(writer, &mut counts[3])
     }
 
-    fn put_item(&self, writer: &mut Writer<'_, 'n>, item: &Item<'n>) -> Result<u16, Full> {
-        let mark = writer.mark();
-        let result = match item.data {
-            Data::Rrset(rrset) => self.put_rrset(writer, item.owner, rrset, item.ttl, true),
-            Data::Cname { target, ttl } => {
-                put_synthesised_cname(writer, item.owner, target, ttl).map(|()| 1)
-            }
-            Data::Empty => Ok(0),
-        };
-        if result.is_err() {
-            writer.rollback(mark);
-        }
-        result
-    }
-
+    /// NSD's `packet_encode_rrset`: the records, then their RRSIGs, undone
+    /// as a whole when they do not all fit (or, for optional data over
+    /// UDP, when they end past the minimal response size).
+    #[allow(clippy::too_many_arguments)]
     fn put_rrset(
         &self,
         writer: &mut Writer<'_, 'n>,
         owner: &'n [u8],
         rrset: RrsetRef<'n>,
         ttl: Option<u32>,
-        sigs: bool,
-    ) -> Result<u16, Full> {
+        signed: bool,
+        kind: Kind,
+        state: &mut State,
+    ) -> u16 {
+        let start = writer.mark();
         let mut written = 0u16;
+        let mut all = true;
         for image in images(rrset.images) {
-            writer.put_record(owner, image, ttl)?;
-            written = written.wrapping_add(1);
-        }
-        if sigs && self.dnssec {
-            for image in images(rrset.sigs) {
-                writer.put_record(owner, image, ttl)?;
-                written = written.wrapping_add(1);
+            if put_one(writer, owner, image, ttl) {
+                written += 1;
+            } else {
+                all = false;
+                break;
             }
         }
-        Ok(written)
-    }
-
-    /// A/AAAA of the targets of NS, MX and SRV records in the answer and
-    /// authority sections, from this zone (glue only for NS): every A first,
-    /// then every AAAA, as NSD orders them. Returns whether TC is owed for
-    /// lost in-domain glue.
-    fn write_additional(&self, writer: &mut Writer<'_, 'n>, count: &mut u16) -> bool {
-        let mut added = Added {
-            keys: [(0, 0); MAX_ADDITIONAL],
-            len: 0,
-        };
-        for rtype in [Rtype::A.0, Rtype::AAAA.0] {
-            for item in self.plan.items() {
-                let Data::Rrset(rrset) = item.data else {
-                    continue;
-                };
-                let target_at = match Rtype(rrset.rtype) {
-                    Rtype::NS => 0,
-                    Rtype::MX => 2,
-                    Rtype::SRV => 6,
-                    _ => continue,
-                };
-                let glue_allowed = rrset.rtype == Rtype::NS.0;
-                for target in rrset.rdatas().filter_map(|rdata| rdata.get(target_at..)) {
-                    if self.add_address(writer, target, rtype, glue_allowed, &mut added, count) {
-                        return true;
-                    }
+        if all && signed {
+            // The SOA's RRSIG carries the SOA's TTL (NSD: negative TTL too).
+            let sig_ttl = (rrset.rtype == Rtype::SOA.0).then(|| ttl.unwrap_or(rrset.ttl()));
+            for image in images(rrset.sigs) {
+                if put_one(writer, owner, image, sig_ttl) {
+                    written += 1;
+                } else {
+                    all = false;
+                    break;
                 }
             }
         }
-        false
+        let over = writer.len() > MINIMAL_RESPONSE;
+        if kind == Kind::Optional && !self.tcp && (!all || over) {
+            writer.rollback(start);
+            state.done = true;
+            return 0;
+        }
+        if !all && kind == Kind::Required {
+            writer.rollback(start);
+            state.truncated = true;
+            return 0;
+        }
+        written
     }
 
-    /// Adds the `rtype` RRset of `target`, if there is one and it is new.
-    /// Returns whether it did not fit and is in-domain glue (TC owed).
-    fn add_address(
+    /// The additional passes over every planned NS, MB, MX, KX, SRV and RT
+    /// RRset, in the order they were planned.
+    fn write_additional(&self, writer: &mut Writer<'_, 'n>, state: &mut State) {
+        let mut added = Added {
+            keys: [(0, &[]); MAX_ADDITIONAL],
+            len: 0,
+        };
+        for phase in Phase::ALL {
+            let before = state.counts[3];
+            for item in self.plan.items() {
+                let Data::Rrset(master) = item.data else {
+                    continue;
+                };
+                additional::for_each(item.zone, master, phase, |candidate| {
+                    self.put_candidate(writer, item, candidate, &mut added, state);
+                });
+            }
+            if state.done {
+                if phase == Phase::A && state.counts[3] == before && self.plan.delegation {
+                    state.truncated = true;
+                }
+                return;
+            }
+        }
+    }
+
+    fn put_candidate(
         &self,
         writer: &mut Writer<'_, 'n>,
-        target: &[u8],
-        rtype: u16,
-        glue_allowed: bool,
-        added: &mut Added,
-        count: &mut u16,
-    ) -> bool {
-        let Some(node) = self.additional_node(target, glue_allowed) else {
-            return false;
-        };
-        let Some(address) = node.rrset(rtype) else {
-            return false;
-        };
-        let key = (node.index(), rtype);
-        if added.contains(key) || self.plan.contains(Section::Answer, key.0, rtype) {
-            return false;
+        master: &Item<'n>,
+        candidate: Candidate<'n>,
+        added: &mut Added<'n>,
+        state: &mut State,
+    ) {
+        let key = (candidate.rrset.images.as_ptr() as usize, candidate.owner);
+        if added.contains(key) || self.plan.contains(candidate.owner, &candidate.rrset) {
+            return;
         }
-        let mark = writer.mark();
-        match self.put_rrset(writer, node.name(), address, None, true) {
-            Ok(written) => {
-                *count += written;
-                added.push(key);
-                false
-            }
-            Err(Full) => {
-                writer.rollback(mark);
-                self.is_in_domain_glue(target)
-            }
-        }
-    }
-
-    /// The node owning an additional-section target, if it may be used:
-    /// authoritative data always, glue (at or below a cut) only for NS.
-    fn additional_node(&self, target: &[u8], glue_allowed: bool) -> Option<NodeRef<'n>> {
-        let mut buffer = [0u8; MAX_NAME_LEN];
-        let lower = lowercase(target, &mut buffer);
-        let node = self.zone.find(lower)?;
-        let is_glue = node.is_below_cut() || node.is_delegation();
-        (glue_allowed || !is_glue).then_some(node)
-    }
-
-    fn is_in_domain_glue(&self, target: &[u8]) -> bool {
-        self.plan
-            .referral
-            .is_some_and(|cut| name::is_subdomain(target, cut))
+        added.push(key);
+        let signed = master.signed;
+        let written = self.put_rrset(
+            writer,
+            candidate.owner,
+            candidate.rrset,
+            None,
+            signed,
+            Kind::Optional,
+            state,
+        );
+        state.counts[3] += written;
     }
 }
 
-/// Additional RRsets written so far, by (node, type).
-struct Added {
-    keys: [(u32, u16); MAX_ADDITIONAL],
+/// One record; on failure the writer is back where it was.
+fn put_one<'n>(
+    writer: &mut Writer<'_, 'n>,
+    owner: &'n [u8],
+    image: &'n [u8],
+    ttl: Option<u32>,
+) -> bool {
+    let mark = writer.mark();
+    if writer.put_record(owner, image, ttl).is_ok() {
+        return true;
+    }
+    writer.rollback(mark);
+    false
+}
+
+/// Additional RRsets tried so far, by (RRset, owner).
+struct Added<'n> {
+    keys: [(usize, &'n [u8]); MAX_ADDITIONAL],
     len: usize,
 }
 
-impl Added {
-    fn contains(&self, key: (u32, u16)) -> bool {
-        self.keys[..self.len].contains(&key)
+impl<'n> Added<'n> {
+    fn contains(&self, key: (usize, &[u8])) -> bool {
+        self.keys[..self.len]
+            .iter()
+            .any(|(rrset, owner)| *rrset == key.0 && crate::name::eq_ignore_case(owner, key.1))
     }
 
     /// Remembers `key` (beyond the capacity, a target named twice could
     /// be written twice: harmless, and only with over 64 address RRsets).
-    fn push(&mut self, key: (u32, u16)) {
+    fn push(&mut self, key: (usize, &'n [u8])) {
         if self.len < MAX_ADDITIONAL {
             self.keys[self.len] = key;
             self.len += 1;

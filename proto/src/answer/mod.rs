@@ -7,12 +7,19 @@
 //! names, RRsets and RR images are read in place from the snapshot archive,
 //! and every intermediate lives on the stack in fixed-size structures.
 //!
-//! Behaviour follows NSD where the RFCs leave a choice (header-only
-//! FORMERR/NOTIMP, REFUSED outside the served zones, one RRset for ANY,
-//! CHAOS identity), and Knot DNS for minimal responses (no NS RRset in the
-//! authority section of positive answers). Transfers, NOTIFY and any
-//! TSIG-signed message are handed back as [`Outcome::Special`].
+//! Every response is the one NSD 4.6 gives for the same data, section by
+//! section: the zone's NS RRset in the authority section of positive
+//! answers with the servers' addresses, NSD's choice and order of denial
+//! records, its additional-section and truncation rules, header-only
+//! FORMERR/NOTIMP, REFUSED outside the served zones, SERVFAIL for a zone
+//! without data, CHAOS identity. The one exception is QTYPE ANY where the
+//! RRset NSD picks depends on the order the zone was loaded in, which a
+//! snapshot does not keep: there Knot DNS's choice is used (see `any`).
+//! Transfers, NOTIFY and any TSIG-signed message are handed back as
+//! [`Outcome::Special`].
 
+mod additional;
+mod any;
 mod denial;
 mod emit;
 mod plan;
@@ -25,7 +32,8 @@ use crate::name::{self, MAX_NAME_LEN};
 use crate::record::{Class, Rtype, opcode, rcode};
 use crate::zone::Snapshot;
 
-use self::query::{Parsed, Query};
+use self::plan::Ede;
+use self::query::{HEADER_LEN, Parsed, Query};
 use self::reply::{ChaosName, Opt};
 
 /// Largest UDP payload we offer and send by default: the DNS Flag Day 2020
@@ -35,18 +43,16 @@ pub const DEFAULT_MAX_UDP_PAYLOAD: u16 = 1232;
 const CLASSIC_UDP_LIMIT: usize = 512;
 /// Most octets in a response over TCP.
 const TCP_LIMIT: usize = 65535;
+/// Shortest TCP message NSD answers: a header and a root question.
+const TCP_MIN_QUERY: usize = HEADER_LEN + 1 + 4;
 /// RFC 8914 §4.4 "Stale Answer".
-const EDE_STALE_ANSWER: u16 = 3;
+const STALE_ANSWER: Ede = Ede { code: 3, text: "" };
 /// RFC 8914 §4.19 "Prohibited": a CHAOS name the operator disabled (as NSD).
-const EDE_PROHIBITED: u16 = 18;
-/// RFC 8914 §4.21 "Not Authoritative": a name outside our zones (as NSD).
-const EDE_NOT_AUTHORITATIVE: u16 = 20;
+const PROHIBITED: Ede = Ede { code: 18, text: "" };
 /// RFC 8914 §4.22 "Not Supported": other classes and CHAOS names (as NSD).
-const EDE_NOT_SUPPORTED: u16 = 21;
-/// RFC 8914 §4.25 "Invalid Data": an expired zone (as NSD).
-const EDE_INVALID_DATA: u16 = 24;
+const NOT_SUPPORTED: Ede = Ede { code: 21, text: "" };
 /// Room for names synthesised from DNAMEs while answering one query.
-const ARENA_LEN: usize = 4 * MAX_NAME_LEN;
+const ARENA_LEN: usize = 8 * MAX_NAME_LEN;
 
 /// The zones a node serves.
 pub trait ZoneSet {
@@ -59,8 +65,9 @@ pub trait ZoneSet {
 /// A served zone and how fresh its data is.
 #[derive(Debug, Clone, Copy)]
 pub struct ServedZone<'a> {
-    /// The data.
-    pub snapshot: &'a Snapshot,
+    /// The data; `None` for a zone that is configured but has none yet
+    /// (first transfer not done), which answers SERVFAIL as NSD and Knot do.
+    pub snapshot: Option<&'a Snapshot>,
     /// Whether the data may still be served.
     pub freshness: Freshness,
 }
@@ -82,7 +89,7 @@ impl ZoneSet for Snapshot {
     fn find(&self, origin_lowercase_wire: &[u8]) -> Option<ServedZone<'_>> {
         let matches = name::eq_ignore_case(self.view().origin(), origin_lowercase_wire);
         matches.then_some(ServedZone {
-            snapshot: self,
+            snapshot: Some(self),
             freshness: Freshness::Fresh,
         })
     }
@@ -125,8 +132,13 @@ pub enum Transport {
 /// What to do with a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Send the first `n` octets of the output buffer.
-    Reply(usize),
+    /// Send the first `len` octets of the output buffer.
+    Reply {
+        /// Length of the response.
+        len: usize,
+        /// Its RCODE, extended bits from the OPT RR included.
+        rcode: u16,
+    },
     /// Send nothing (not a query, or no readable header).
     Drop,
     /// The node must handle this itself with the transfer and TSIG code.
@@ -216,6 +228,9 @@ impl Responder {
         out: &mut [u8],
         reserve: usize,
     ) -> Outcome {
+        if transport == Transport::Tcp && packet.len() < TCP_MIN_QUERY {
+            return Outcome::Drop;
+        }
         let query = match query::parse(packet) {
             Parsed::Drop => return Outcome::Drop,
             Parsed::Error {
@@ -224,13 +239,8 @@ impl Responder {
                 recursion_desired,
                 rcode,
             } => {
-                return reply_or_drop(reply::header_only(
-                    out,
-                    id,
-                    opcode,
-                    recursion_desired,
-                    rcode,
-                ));
+                let len = reply::header_only(out, id, opcode, recursion_desired, rcode);
+                return reply_or_drop(len.map(|len| (len, rcode)));
             }
             Parsed::Query(query) => query,
         };
@@ -240,7 +250,7 @@ impl Responder {
         let limit = self
             .size_limit(&query, transport, out.len())
             .saturating_sub(reserve);
-        reply_or_drop(self.answer(zones, &query, out, limit))
+        reply_or_drop(self.answer(zones, &query, transport, out, limit))
     }
 
     fn size_limit(&self, query: &Query<'_>, transport: Transport, available: usize) -> usize {
@@ -255,33 +265,37 @@ impl Responder {
         limit.min(available)
     }
 
+    /// The response and its full RCODE.
     fn answer(
         &self,
         zones: &impl ZoneSet,
         query: &Query<'_>,
+        transport: Transport,
         out: &mut [u8],
         limit: usize,
-    ) -> Option<usize> {
-        let opt = |ede| self.opt(query, ede);
+    ) -> Option<(usize, u16)> {
         if query.edns.is_some_and(|edns| edns.version > 0) {
             let badvers = Opt {
                 extended_rcode: (rcode::BADVERS >> 4) as u8,
-                ..opt(None)?
+                ..self.opt(query, None)?
             };
-            return reply::simple(out, limit, query, rcode::BADVERS, None, Some(badvers));
+            let len = reply::simple(out, limit, query, rcode::BADVERS, None, Some(badvers))?;
+            return Some((len, rcode::BADVERS));
         }
         match Class(query.qclass) {
-            Class::IN | Class::ANY => self.answer_from_zones(zones, query, out, limit),
+            Class::IN | Class::ANY => self.answer_from_zones(zones, query, transport, out, limit),
             Class::CH => self.answer_chaos(query, out, limit),
             _ => {
+                let refused = rcode::REFUSED;
                 let len = reply::header_only(
                     out,
                     query.id,
                     query.opcode,
                     query.recursion_desired,
-                    rcode::REFUSED,
+                    refused,
                 )?;
-                Some(append_opt(out, len, limit, opt(Some(EDE_NOT_SUPPORTED))))
+                let opt = self.opt(query, Some(NOT_SUPPORTED));
+                Some((append_opt(out, len, limit, opt), refused))
             }
         }
     }
@@ -290,69 +304,55 @@ impl Responder {
         &self,
         zones: &impl ZoneSet,
         query: &Query<'_>,
+        transport: Transport,
         out: &mut [u8],
         limit: usize,
-    ) -> Option<usize> {
-        let mut buffer = [0u8; MAX_NAME_LEN];
-        let lower = query.lower_qname(&mut buffer);
-        let Some(served) = find_zone(zones, lower, query.qtype) else {
-            return reply::simple(
-                out,
-                limit,
-                query,
-                rcode::REFUSED,
-                None,
-                self.opt(query, Some(EDE_NOT_AUTHORITATIVE)),
-            );
-        };
-        if served.freshness == Freshness::Expired {
-            return reply::simple(
-                out,
-                limit,
-                query,
-                rcode::SERVFAIL,
-                None,
-                self.opt(query, Some(EDE_INVALID_DATA)),
-            );
-        }
-        let ede = (served.freshness == Freshness::Stale).then_some(EDE_STALE_ANSWER);
-        let zone = served.snapshot.view();
-        let dnssec = zone.is_signed() && query.edns.is_some_and(|edns| edns.dnssec_ok);
+    ) -> Option<(usize, u16)> {
+        let dnssec_ok = query.edns.is_some_and(|edns| edns.dnssec_ok);
         let mut arena = [0u8; ARENA_LEN];
         let mut plan = plan::Plan::new();
-        let mut resolver = resolve::Resolver::new(zone, query.qtype, dnssec, &mut plan, &mut arena);
+        let mut resolver =
+            resolve::Resolver::new(zones, query.qtype, dnssec_ok, &mut plan, &mut arena);
         resolver.class_any = query.qclass == Class::ANY.0;
         resolver.run(query.qname);
+        let stale = resolver.stale;
+        let ede = plan.ede.or(stale.then_some(STALE_ANSWER));
         let emit = emit::Emit {
             query,
-            zone,
             plan: &plan,
-            dnssec,
             opt: self.opt(query, ede),
+            tcp: transport == Transport::Tcp,
         };
-        emit.write(out, limit)
+        let len = emit.write(out, limit)?;
+        Some((len, plan.rcode))
     }
 
-    fn answer_chaos(&self, query: &Query<'_>, out: &mut [u8], limit: usize) -> Option<usize> {
+    fn answer_chaos(
+        &self,
+        query: &Query<'_>,
+        out: &mut [u8],
+        limit: usize,
+    ) -> Option<(usize, u16)> {
         let mut buffer = [0u8; MAX_NAME_LEN];
         let lower = query.lower_qname(&mut buffer);
         let wants_txt = query.qtype == Rtype::TXT.0 || query.qtype == Rtype::ANY.0;
         let (text, ede) = match reply::chaos_name(lower) {
-            _ if !wants_txt => (None, EDE_NOT_SUPPORTED),
-            ChaosName::Identity => (self.config.identity.as_deref(), EDE_PROHIBITED),
-            ChaosName::Version => (self.config.version.as_deref(), EDE_PROHIBITED),
-            ChaosName::Other => (None, EDE_NOT_SUPPORTED),
+            _ if !wants_txt => (None, NOT_SUPPORTED),
+            ChaosName::Identity => (self.config.identity.as_deref(), PROHIBITED),
+            ChaosName::Version => (self.config.version.as_deref(), PROHIBITED),
+            ChaosName::Other => (None, NOT_SUPPORTED),
         };
         let (rcode, ede) = match text {
             Some(_) => (rcode::NOERROR, None),
             None => (rcode::REFUSED, Some(ede)),
         };
         let text = text.map(str::as_bytes);
-        reply::simple(out, limit, query, rcode, text, self.opt(query, ede))
+        let len = reply::simple(out, limit, query, rcode, text, self.opt(query, ede))?;
+        Some((len, rcode))
     }
 
     /// Our OPT RR, if the query had one: payload, DO echoed, NSID if asked.
-    fn opt<'c>(&'c self, query: &Query<'_>, ede: Option<u16>) -> Option<Opt<'c>> {
+    fn opt<'c>(&'c self, query: &Query<'_>, ede: Option<Ede>) -> Option<Opt<'c>> {
         let edns = query.edns?;
         let nsid = self.config.nsid.as_deref().filter(|_| edns.nsid);
         Some(Opt {
@@ -361,6 +361,7 @@ impl Responder {
             extended_rcode: 0,
             nsid,
             ede,
+            cookie: edns.cookie,
         })
     }
 }
@@ -378,27 +379,6 @@ fn classify(query: &Query<'_>) -> Option<SpecialQuery> {
             tsig,
         }),
         _ => tsig.map(|tsig| SpecialQuery::Signed { tsig }),
-    }
-}
-
-/// The served zone closest above `lower`. A DS query for a zone's own apex
-/// belongs to the parent zone when that is served too (RFC 4035 §3.1.4.1).
-fn find_zone<'z>(zones: &'z impl ZoneSet, lower: &[u8], qtype: u16) -> Option<ServedZone<'z>> {
-    let mut rest = lower;
-    let mut child_apex = None;
-    loop {
-        if let Some(zone) = zones.find(rest) {
-            let apex_ds = qtype == Rtype::DS.0 && rest.len() == lower.len() && rest.len() > 1;
-            if !apex_ds {
-                return Some(zone);
-            }
-            child_apex.get_or_insert(zone);
-        }
-        let &label = rest.first()?;
-        if label == 0 {
-            return child_apex;
-        }
-        rest = rest.get(1 + label as usize..)?;
     }
 }
 
@@ -420,8 +400,8 @@ fn append_opt(out: &mut [u8], len: usize, limit: usize, opt: Option<Opt<'_>>) ->
     len + added
 }
 
-fn reply_or_drop(len: Option<usize>) -> Outcome {
-    len.map_or(Outcome::Drop, Outcome::Reply)
+fn reply_or_drop(reply: Option<(usize, u16)>) -> Outcome {
+    reply.map_or(Outcome::Drop, |(len, rcode)| Outcome::Reply { len, rcode })
 }
 
 #[cfg(test)]

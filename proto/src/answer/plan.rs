@@ -1,61 +1,68 @@
 //! The outcome of the authoritative algorithm, before it is written: which
-//! RRsets go to which section, under which owner name.
+//! RRsets go to which section, under which owner name, in the order NSD
+//! adds them (the order decides what survives truncation).
 //!
 //! A plan has a fixed capacity and lives on the stack; names it refers to
-//! borrow from the zone, the query packet, or the per-query arena where
-//! DNAME-synthesised names are written.
+//! borrow from the zones, the query packet, or the per-query arena where
+//! DNAME-synthesised names are written. Additional-section data is not
+//! planned: the writer derives it from the planned NS, MX and SRV RRsets.
 
-use crate::record::rcode;
-use crate::zone::RrsetRef;
+use crate::name;
+use crate::record::{Rtype, rcode};
+use crate::zone::{RrsetRef, ZoneView};
 
 /// Most RRsets in the answer and authority sections of one response.
-const MAX_ITEMS: usize = 24;
+const MAX_ITEMS: usize = 48;
 
-/// A response section.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A response section, in the order NSD writes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Section {
     Answer,
     Authority,
+    /// The zone's NS RRset added to positive answers: dropped, without TC,
+    /// when it does not fit (NSD's `OPTIONAL_AUTHORITY_SECTION`).
+    OptionalAuthority,
 }
 
 /// What one plan item writes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Data<'n> {
-    /// Nothing (an unused slot).
-    Empty,
-    /// An RRset from the zone.
+    /// An RRset from a zone.
     Rrset(RrsetRef<'n>),
     /// A CNAME synthesised from a DNAME (RFC 6672 §3.1), to this target.
     Cname { target: &'n [u8], ttl: u32 },
 }
 
 /// One RRset to write.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub(crate) struct Item<'n> {
     pub section: Section,
     pub owner: &'n [u8],
-    /// The node the data comes from, to avoid writing it twice.
-    pub node: u32,
     pub data: Data<'n>,
+    /// The zone the data comes from (additional data is looked up there).
+    pub zone: ZoneView<'n>,
+    /// Write the covering RRSIGs (DO=1 and the zone is signed).
+    pub signed: bool,
     /// TTL written instead of the stored one (negative answers' SOA).
     pub ttl: Option<u32>,
 }
 
-const EMPTY: Item<'static> = Item {
-    section: Section::Answer,
-    owner: &[],
-    node: u32::MAX,
-    data: Data::Empty,
-    ttl: None,
-};
+/// RFC 8914 Extended DNS Error to attach, with NSD's EXTRA-TEXT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ede {
+    pub code: u16,
+    pub text: &'static str,
+}
 
 /// The planned response.
 pub(crate) struct Plan<'n> {
     pub rcode: u16,
     pub authoritative: bool,
-    /// The response is a referral (RFC 9471 glue rules apply).
-    pub referral: Option<&'n [u8]>,
-    items: [Item<'n>; MAX_ITEMS],
+    /// The delegation the last lookup met, if any: when the additional
+    /// section gets no address at all, the response is truncated (NSD).
+    pub delegation: bool,
+    pub ede: Option<Ede>,
+    items: [Option<Item<'n>>; MAX_ITEMS],
     len: usize,
 }
 
@@ -63,58 +70,82 @@ impl<'n> Plan<'n> {
     pub(crate) fn new() -> Plan<'n> {
         Plan {
             rcode: rcode::NOERROR,
-            authoritative: true,
-            referral: None,
-            items: [EMPTY; MAX_ITEMS],
+            authoritative: false,
+            delegation: false,
+            ede: None,
+            items: [None; MAX_ITEMS],
             len: 0,
         }
     }
 
-    /// Adds an item unless the same RRset is already in that section.
-    /// Returns false if it was there already (a loop) or the plan is full.
+    /// Adds an item as NSD's `answer_add_rrset` does: an RRset already
+    /// planned under the same owner moves to the earlier of the two
+    /// sections (keeping its place) and counts as not added. Returns
+    /// whether the item was added (false for a repeat, which is how CNAME
+    /// loops end, or when the plan is full).
     pub(crate) fn push(&mut self, item: Item<'n>) -> bool {
-        if self.contains(item.section, item.node, rtype_of(&item.data)) || self.len == MAX_ITEMS {
+        for planned in self.items[..self.len].iter_mut().flatten() {
+            if same_rrset(planned, &item) {
+                if item.section < planned.section {
+                    planned.section = item.section;
+                    return true;
+                }
+                return false;
+            }
+        }
+        if self.len == MAX_ITEMS {
             return false;
         }
-        self.items[self.len] = item;
+        self.items[self.len] = Some(item);
         self.len += 1;
         true
     }
 
-    pub(crate) fn add_rrset(
-        &mut self,
-        section: Section,
-        owner: &'n [u8],
-        node: u32,
-        rrset: RrsetRef<'n>,
-    ) -> bool {
-        self.push(Item {
-            section,
-            owner,
-            node,
-            data: Data::Rrset(rrset),
-            ttl: None,
+    /// Whether `rrset` is planned under `owner` in any section.
+    pub(crate) fn contains(&self, owner: &[u8], rrset: &RrsetRef<'_>) -> bool {
+        self.items().any(|item| match item.data {
+            Data::Rrset(planned) => {
+                planned.images.as_ptr() == rrset.images.as_ptr()
+                    && name::eq_ignore_case(item.owner, owner)
+            }
+            Data::Cname { .. } => false,
         })
     }
 
-    /// Whether an RRset of `rtype` from `node` is planned in `section`.
-    pub(crate) fn contains(&self, section: Section, node: u32, rtype: u16) -> bool {
-        node != u32::MAX
-            && self
-                .items()
-                .iter()
-                .any(|i| i.section == section && i.node == node && rtype_of(&i.data) == rtype)
+    /// Whether a CNAME from `owner` to `target` is already in the answer
+    /// (NSD's loop check before synthesising one from a DNAME).
+    pub(crate) fn has_cname(&self, owner: &[u8], target: &[u8]) -> bool {
+        self.items()
+            .filter(|item| item.section == Section::Answer)
+            .any(|item| {
+                let planned_target = match item.data {
+                    Data::Cname { target, .. } => Some(target),
+                    Data::Rrset(rrset) if rrset.rtype == Rtype::CNAME.0 && rrset.count == 1 => {
+                        rrset.rdatas().next()
+                    }
+                    Data::Rrset(_) => None,
+                };
+                planned_target.is_some_and(|planned| {
+                    name::eq_ignore_case(item.owner, owner) && name::eq_ignore_case(planned, target)
+                })
+            })
     }
 
-    pub(crate) fn items(&self) -> &[Item<'n>] {
-        &self.items[..self.len]
+    /// The planned items in the order they were added.
+    pub(crate) fn items(&self) -> impl Iterator<Item = &Item<'n>> + Clone {
+        self.items[..self.len].iter().flatten()
     }
 }
 
-fn rtype_of(data: &Data<'_>) -> u16 {
-    match data {
-        Data::Rrset(rrset) => rrset.rtype,
-        Data::Cname { .. } => crate::record::Rtype::CNAME.0,
-        Data::Empty => 0,
+/// NSD's identity of an answer entry: the same RRset under the same owner.
+fn same_rrset(a: &Item<'_>, b: &Item<'_>) -> bool {
+    match (a.data, b.data) {
+        (Data::Rrset(x), Data::Rrset(y)) => {
+            x.images.as_ptr() == y.images.as_ptr()
+                && x.rtype == y.rtype
+                && a.ttl == b.ttl
+                && name::eq_ignore_case(a.owner, b.owner)
+        }
+        _ => false,
     }
 }

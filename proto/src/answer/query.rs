@@ -10,6 +10,8 @@ pub(crate) const HEADER_LEN: usize = 12;
 const MAX_IXFR_AUTHORITY: u16 = 64;
 /// EDNS option code of NSID (RFC 5001).
 const OPTION_NSID: u16 = 3;
+/// EDNS option code of COOKIE (RFC 7873).
+const OPTION_COOKIE: u16 = 10;
 
 /// The EDNS parameters of a query (RFC 6891 §6.1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +20,7 @@ pub(crate) struct Edns {
     pub version: u8,
     pub dnssec_ok: bool,
     pub nsid: bool,
+    pub cookie: bool,
 }
 
 /// A well-formed query, borrowed from the packet.
@@ -178,13 +181,16 @@ fn parse_additional(
 
 fn read_opt(rr: &RawRr<'_>) -> Option<Edns> {
     let mut nsid = false;
+    let mut cookie = false;
     let mut options = rr.rdata;
     while !options.is_empty() {
         let [c0, c1, l0, l1, ref rest @ ..] = *options else {
             return None;
         };
         let len = u16::from_be_bytes([l0, l1]) as usize;
-        nsid |= u16::from_be_bytes([c0, c1]) == OPTION_NSID;
+        let code = u16::from_be_bytes([c0, c1]);
+        nsid |= code == OPTION_NSID;
+        cookie |= code == OPTION_COOKIE;
         options = rest.get(len..)?;
     }
     Some(Edns {
@@ -192,6 +198,7 @@ fn read_opt(rr: &RawRr<'_>) -> Option<Edns> {
         version: (rr.ttl >> 16) as u8,
         dnssec_ok: rr.ttl & 0x8000 != 0,
         nsid,
+        cookie,
     })
 }
 

@@ -3,6 +3,7 @@
 
 use crate::record::{Class, Rtype};
 
+use super::plan::Ede;
 use super::query::{HEADER_LEN, Query};
 use super::writer::{Full, Writer};
 
@@ -12,6 +13,10 @@ const OPTION_NSID: u16 = 3;
 const OPTION_EDE: u16 = 15;
 /// Length of an OPT RR without options.
 const OPT_FIXED: usize = 11;
+/// An option's code and length.
+const OPTION_HEADER: usize = 4;
+/// Room NSD keeps for its server cookie (RFC 7873) when a client sends one.
+const COOKIE_ROOM: usize = OPTION_HEADER + 24;
 
 /// Header flag bits.
 pub(crate) const QR: u16 = 0x8000;
@@ -27,14 +32,33 @@ pub(crate) struct Opt<'c> {
     /// The upper eight bits of a 12-bit RCODE.
     pub extended_rcode: u8,
     pub nsid: Option<&'c [u8]>,
-    /// An Extended DNS Error INFO-CODE (RFC 8914).
-    pub ede: Option<u16>,
+    /// An Extended DNS Error (RFC 8914).
+    pub ede: Option<Ede>,
+    /// The client sent a cookie: NSD keeps room for its own, so the same
+    /// room is kept here (no cookie is sent back; RFC 7873 §5.2.1 allows
+    /// servers that do not implement cookies to ignore them).
+    pub cookie: bool,
 }
 
 impl Opt<'_> {
     /// Octets the OPT RR takes.
     pub(crate) fn len(&self) -> usize {
-        OPT_FIXED + self.nsid.map_or(0, |id| 4 + id.len()) + self.ede.map_or(0, |_| 6)
+        OPT_FIXED + self.nsid_len() + self.unreserved_len()
+    }
+
+    /// Octets kept free for the OPT RR while the sections are written, as
+    /// NSD keeps them: the RR, NSID, and room for a cookie.
+    pub(crate) fn reserved_len(&self) -> usize {
+        OPT_FIXED + self.nsid_len() + if self.cookie { COOKIE_ROOM } else { 0 }
+    }
+
+    /// Octets of the EDE option, which NSD adds beyond the reserved room.
+    pub(crate) fn unreserved_len(&self) -> usize {
+        self.ede.map_or(0, |ede| OPTION_HEADER + 2 + ede.text.len())
+    }
+
+    fn nsid_len(&self) -> usize {
+        self.nsid.map_or(0, |id| OPTION_HEADER + id.len())
     }
 
     pub(crate) fn write(&self, writer: &mut Writer<'_, '_>) -> Result<(), Full> {
@@ -49,10 +73,11 @@ impl Opt<'_> {
             writer.put_u16(id.len() as u16)?;
             writer.put_bytes(id)?;
         }
-        if let Some(code) = self.ede {
+        if let Some(ede) = self.ede {
             writer.put_u16(OPTION_EDE)?;
-            writer.put_u16(2)?;
-            writer.put_u16(code)?;
+            writer.put_u16(2 + ede.text.len() as u16)?;
+            writer.put_u16(ede.code)?;
+            writer.put_bytes(ede.text.as_bytes())?;
         }
         Ok(())
     }

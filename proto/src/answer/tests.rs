@@ -80,12 +80,39 @@ pub(crate) fn respond_with(
 ) -> Message {
     let mut out = [0u8; 65535];
     match responder.respond(zones, packet, transport, &mut out) {
-        Outcome::Reply(len) => {
+        Outcome::Reply { len, .. } => {
             assert!(len <= 65535);
             Message::from_vec(&out[..len]).expect("hickory decodes our response")
         }
         other => panic!("expected a reply, got {other:?}"),
     }
+}
+
+/// The authority section of a positive answer from [`zone`].
+const ZONE_NS: [&str; 2] = [
+    "example. 3600 IN NS ns1.example.",
+    "example. 3600 IN NS ns2.example.",
+];
+
+/// The additional data [`ZONE_NS`] brings.
+const ZONE_NS_ADDRESSES: [&str; 3] = [
+    "ns1.example. 3600 IN A 192.0.2.1",
+    "ns2.example. 3600 IN A 192.0.2.2",
+    "ns2.example. 3600 IN AAAA 2001:db8::2",
+];
+
+/// `first` followed by the addresses of the zone's name servers.
+fn with_ns_addresses(first: &[&str]) -> Vec<String> {
+    let mut all: Vec<String> = first.iter().map(|s| s.to_string()).collect();
+    all.extend(ZONE_NS_ADDRESSES.iter().map(|s| s.to_string()));
+    all.sort();
+    all
+}
+
+fn sorted_additional(message: &Message) -> Vec<String> {
+    let mut all = additional(message);
+    all.sort();
+    all
 }
 
 fn ask(qname: &str, qtype: Rtype) -> Message {
@@ -126,7 +153,9 @@ fn rfc1034_4_3_2_exact_match_is_authoritative() {
             "www.example. 300 IN A 192.0.2.11"
         ]
     );
-    assert!(authority(&response).is_empty() && additional(&response).is_empty());
+    // The zone's NS RRset and the servers' addresses, as NSD adds them.
+    assert_eq!(authority(&response), ZONE_NS);
+    assert_eq!(additional(&response), ZONE_NS_ADDRESSES);
     assert_eq!(response.metadata.id, 0xABCD);
     assert!(response.metadata.recursion_desired && !response.metadata.recursion_available);
 }
@@ -231,7 +260,10 @@ fn rfc4592_3_3_wildcard_synthesis() {
     assert_eq!(authority(&nodata).len(), 1);
     let mx = ask("y.wild.example.", Rtype::MX);
     assert_eq!(answers(&mx), ["y.wild.example. 300 IN MX 10 mail.example."]);
-    assert_eq!(additional(&mx), ["mail.example. 3600 IN A 192.0.2.3"]);
+    assert_eq!(
+        sorted_additional(&mx),
+        with_ns_addresses(&["mail.example. 3600 IN A 192.0.2.3"])
+    );
 }
 
 #[test]
@@ -320,25 +352,29 @@ fn rfc8482_4_1_any_gets_one_rrset() {
 
 #[test]
 fn rfc1035_3_3_9_mx_and_ns_get_additional_addresses() {
+    // NSD's order: every A (MX targets first, then the name servers'),
+    // then every AAAA.
     let mx = ask("example.", Rtype::MX);
     assert_eq!(answers(&mx).len(), 2);
-    assert_eq!(additional(&mx), ["mail.example. 3600 IN A 192.0.2.3"]);
-    let ns = ask("example.", Rtype::NS);
     assert_eq!(
-        additional(&ns),
+        additional(&mx),
         [
+            "mail.example. 3600 IN A 192.0.2.3",
             "ns1.example. 3600 IN A 192.0.2.1",
             "ns2.example. 3600 IN A 192.0.2.2",
             "ns2.example. 3600 IN AAAA 2001:db8::2"
         ]
     );
+    let ns = ask("example.", Rtype::NS);
+    assert!(authority(&ns).is_empty(), "the NS RRset is the answer");
+    assert_eq!(additional(&ns), ZONE_NS_ADDRESSES);
     let srv = ask("srv.example.", Rtype::SRV);
     assert_eq!(
-        additional(&srv),
-        [
+        sorted_additional(&srv),
+        with_ns_addresses(&[
             "www.example. 300 IN A 192.0.2.10",
             "www.example. 300 IN A 192.0.2.11"
-        ]
+        ])
     );
 }
 
@@ -346,7 +382,7 @@ fn rfc1035_3_3_9_mx_and_ns_get_additional_addresses() {
 fn rfc4343_question_case_is_preserved_and_owners_compressed_to_it() {
     let packet = query("wWw.ExAmPlE.", Rtype::A, None);
     let mut out = [0u8; 512];
-    let Outcome::Reply(len) =
+    let Outcome::Reply { len, .. } =
         Responder::default().respond(&zone(), &packet, Transport::Udp, &mut out)
     else {
         panic!("no reply");
@@ -403,7 +439,7 @@ fn rfc5001_nsid_when_asked_and_configured() {
     packet.truncate(packet.len() - 2);
     packet.extend([0, 4, 0, 3, 0, 0]);
     let mut out = [0u8; 1232];
-    let Outcome::Reply(len) =
+    let Outcome::Reply { len, .. } =
         Responder::new(config).respond(&zone(), &packet, Transport::Udp, &mut out)
     else {
         panic!("no reply");
@@ -414,7 +450,7 @@ fn rfc5001_nsid_when_asked_and_configured() {
         nsid: Some(b"ams-1".to_vec()),
         ..AnswerConfig::default()
     };
-    let Outcome::Reply(len) =
+    let Outcome::Reply { len, .. } =
         Responder::new(config).respond(&zone(), &plain, Transport::Udp, &mut out)
     else {
         panic!("no reply");
@@ -523,7 +559,8 @@ fn rfc1996_rfc5936_rfc8945_special_queries_go_to_the_node() {
     assert_eq!(unsigned, query("www.example.", Rtype::A, None));
     let mut update = query("example.", Rtype::SOA, None);
     update[2] = 0x28;
-    let Outcome::Reply(len) = responder.respond(&zone(), &update, Transport::Udp, &mut out) else {
+    let Outcome::Reply { len, .. } = responder.respond(&zone(), &update, Transport::Udp, &mut out)
+    else {
         panic!("no reply to UPDATE");
     };
     assert_eq!((len, out[3] & 0xF), (12, 4), "header-only NOTIMP, as NSD");
@@ -554,7 +591,7 @@ fn expired_zone_is_servfail_and_stale_carries_ede() {
     assert_eq!(expired.metadata.response_code, ResponseCode::ServFail);
     let packet = query("www.example.", Rtype::A, Some((1232, false)));
     let mut out = [0u8; 1232];
-    let Outcome::Reply(len) = responder.respond(
+    let Outcome::Reply { len, .. } = responder.respond(
         &Aged(&zone, Freshness::Stale),
         &packet,
         Transport::Udp,

@@ -4,7 +4,9 @@
 use crate::record::{RdataNames, Rtype};
 
 /// Names remembered for compression; later names are written in full.
-const TABLE_SIZE: usize = 32;
+/// NSD remembers every name; this is enough for the largest referrals and
+/// answers seen in practice.
+const TABLE_SIZE: usize = 96;
 /// Compression pointers can only reach the first 16 KiB.
 const MAX_POINTER: usize = 0x3FFF;
 /// Offset of the TTL inside an RR image (after TYPE and CLASS).
@@ -54,11 +56,6 @@ impl<'o, 'n> Writer<'o, 'n> {
     /// Lowers the size limit (e.g. to keep room for OPT).
     pub(crate) fn set_limit(&mut self, limit: usize) {
         self.limit = limit.min(self.buf.len());
-    }
-
-    /// The current size limit.
-    pub(crate) fn limit(&self) -> usize {
-        self.limit
     }
 
     pub(crate) fn mark(&self) -> Mark {

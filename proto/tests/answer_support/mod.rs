@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod compare;
+pub mod knot;
 pub mod nsd;
 
 use std::collections::BTreeSet;

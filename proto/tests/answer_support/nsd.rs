@@ -60,7 +60,8 @@ impl Nsd {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             _dir: dir,
         };
-        nsd.wait_ready(zones.iter().map(|(origin, _)| *origin));
+        let loaded = zones.iter().filter(|(_, file)| file.exists());
+        nsd.wait_ready(loaded.map(|(origin, _)| *origin));
         nsd
     }
 
@@ -85,27 +86,12 @@ impl Nsd {
     /// One UDP exchange; `None` on timeout (NSD dropped the query).
     pub fn ask(&self, packet: &[u8]) -> Option<Vec<u8>> {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket
-            .set_read_timeout(Some(Duration::from_millis(400)))
-            .unwrap();
-        socket.send_to(packet, self.addr).unwrap();
-        let mut buf = vec![0u8; 65535];
-        let (len, _) = socket.recv_from(&mut buf).ok()?;
-        buf.truncate(len);
-        Some(buf)
+        ask_udp(&socket, self.addr, packet)
     }
 
     /// One TCP exchange (RFC 7766 framing).
     pub fn ask_tcp(&self, packet: &[u8]) -> Vec<u8> {
-        let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        stream
-            .write_all(&(packet.len() as u16).to_be_bytes())
-            .unwrap();
-        stream.write_all(packet).unwrap();
-        read_framed(&mut stream)
+        ask_tcp(self.addr, packet).expect("NSD answers over TCP")
     }
 
     /// The zone's records by AXFR, RDATA names decompressed.
@@ -155,8 +141,44 @@ fn nsd_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("nsd"))
 }
 
+/// Sends `packet` from `socket` to `server` and waits for the reply with
+/// the same message ID; `None` on timeout (the server dropped the query).
+pub fn ask_udp(socket: &UdpSocket, server: SocketAddr, packet: &[u8]) -> Option<Vec<u8>> {
+    socket
+        .set_read_timeout(Some(Duration::from_millis(400)))
+        .unwrap();
+    socket.send_to(packet, server).unwrap();
+    let mut buf = vec![0u8; 65535];
+    loop {
+        let (len, from) = socket.recv_from(&mut buf).ok()?;
+        let same_id = len >= 2 && packet.len() >= 2 && buf[..2] == packet[..2];
+        if from == server && (same_id || packet.len() < 2) {
+            buf.truncate(len);
+            return Some(buf);
+        }
+    }
+}
+
+/// One TCP exchange (RFC 7766 framing); `None` if the server closed the
+/// connection or did not answer in time.
+pub fn ask_tcp(server: SocketAddr, packet: &[u8]) -> Option<Vec<u8>> {
+    let mut stream = TcpStream::connect(server).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
+    stream
+        .write_all(&(packet.len() as u16).to_be_bytes())
+        .ok()?;
+    stream.write_all(packet).ok()?;
+    let mut len = [0u8; 2];
+    stream.read_exact(&mut len).ok()?;
+    let mut message = vec![0u8; u16::from_be_bytes(len) as usize];
+    stream.read_exact(&mut message).ok()?;
+    Some(message)
+}
+
 /// A port free for both UDP and TCP on 127.0.0.1.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     for _ in 0..100 {
         let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = udp.local_addr().unwrap().port();
