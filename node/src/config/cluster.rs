@@ -110,10 +110,12 @@ impl ClusterSettings {
         QuicSettings::new(node_id, self.quic_listen)
     }
 
-    /// The QUIC address to publish to peers.
-    pub fn quic_advertise(&self) -> SocketAddr {
+    /// The QUIC address to publish to peers, given the address the
+    /// endpoint is bound to (its port is the one to use when `quic_listen`
+    /// asked for port 0).
+    pub fn quic_advertise(&self, bound: SocketAddr) -> SocketAddr {
         let ip = self.advertise.unwrap_or(self.quic_listen.ip());
-        SocketAddr::new(ip, self.quic_listen.port())
+        SocketAddr::new(ip, bound.port())
     }
 }
 

@@ -69,7 +69,10 @@ fn cluster_section_loads_with_its_credentials() {
     assert_eq!(cluster.cert, pki.dir.path().join("n1.pem"));
     assert_eq!(cluster.tls.ca_certificates.len(), 1);
     assert_eq!(cluster.gossip_keys.verifying().len(), 1);
-    assert_eq!(cluster.quic_advertise(), cluster.quic_listen);
+    assert_eq!(
+        cluster.quic_advertise(cluster.quic_listen),
+        cluster.quic_listen
+    );
     let gossip = cluster.gossip_settings("n1", 42);
     assert_eq!((gossip.generation, gossip.seeds.len()), (42, 2));
     assert_eq!(gossip.interval, Duration::from_secs(2));
@@ -229,8 +232,9 @@ fn deploy_template_cluster_section_loads_with_its_defaults() {
     );
     assert_eq!(cluster.gossip_interval, Duration::from_secs(1));
     assert!(cluster.tls.revoked.is_empty());
+    let bound: SocketAddr = "0.0.0.0:7947".parse().unwrap();
     assert_eq!(
-        cluster.quic_advertise(),
+        cluster.quic_advertise(bound),
         "192.0.2.10:7947".parse::<SocketAddr>().unwrap()
     );
 }

@@ -399,3 +399,49 @@ async fn gossip_large_states_travel_in_near_limit_datagrams() {
     assert_eq!(rejected(&b.counters()), 0);
     assert_eq!(a.counters().dropped_oversized, 0);
 }
+
+/// Measurement, not a test: gossip bytes per node per second at idle, three
+/// nodes publishing 1,000 zones each, default one-second rounds.
+/// `cargo test -p understudy-node --release gossip_idle_bandwidth -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn gossip_idle_bandwidth_with_1000_zones() {
+    let zones = |node: &str| -> Vec<(String, String)> {
+        (0..1000)
+            .map(|index| {
+                let key = format!("zone:z{index:04}.example.com.");
+                (key, format!("0 {} {node}", 2_024_000_000 + index))
+            })
+            .collect()
+    };
+    let start = |id: &str, seeds: Vec<SocketAddr>| {
+        let mut settings = settings("prod", id, &seeds);
+        settings.interval = Duration::from_secs(1);
+        Gossip::start(settings, keys(1), zones(id))
+    };
+    let a = start("a", Vec::new()).await.unwrap();
+    let b = start("b", vec![address(&a)]).await.unwrap();
+    let c = start("c", vec![address(&a)]).await.unwrap();
+    for gossip in [&a, &b, &c] {
+        until(gossip, "3000 zones", |members| {
+            members.len() == 3
+                && members
+                    .values()
+                    .all(|member| member.key_values.len() == 1000)
+        })
+        .await;
+    }
+    let before: Vec<GossipCounters> = [&a, &b, &c].iter().map(|g| g.counters()).collect();
+    let seconds = 20;
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    for (gossip, before) in [&a, &b, &c].iter().zip(before) {
+        let after = gossip.counters();
+        let sent = (after.bytes_sent - before.bytes_sent) / seconds;
+        let received = (after.bytes_received - before.bytes_received) / seconds;
+        let datagrams = (after.datagrams_sent - before.datagrams_sent) / seconds;
+        println!(
+            "node {}: {sent} B/s sent, {received} B/s received, {datagrams} datagrams/s",
+            gossip.id().node_id
+        );
+    }
+}
