@@ -36,13 +36,6 @@ pub async fn handle(
         }
         return;
     }
-    // An IXFR query carries the client's SOA (RFC 1995 §3); FORMERR as Knot.
-    if kind == TransferKind::Ixfr && xfr::ixfr_client_serial(&message).is_none() {
-        if let Some(response) = error_response(&message, rcode::FORMERR as u8, signer.as_mut()) {
-            send(&request.reply, response).await;
-        }
-        return;
-    }
     let key = signer.as_ref().map(|signer| signer.key().name.clone());
     let allowed = context
         .shared
@@ -65,6 +58,14 @@ pub async fn handle(
         tracing::info!(zone = %question.qname, remote = %request.peer, op = "xfr-out", rcode = code, "transfer refused");
         count(context, kind, result);
         if let Some(response) = error_response(&message, code as u8, signer.as_mut()) {
+            send(&request.reply, response).await;
+        }
+        return;
+    }
+    // An IXFR query carries the client's SOA (RFC 1995 §3); FORMERR (to clients
+    // the ACL lets in), as Knot.
+    if kind == TransferKind::Ixfr && xfr::ixfr_client_serial(&message).is_none() {
+        if let Some(response) = error_response(&message, rcode::FORMERR as u8, signer.as_mut()) {
             send(&request.reply, response).await;
         }
         return;
