@@ -7,6 +7,7 @@
 //! time go through the same checks with [`Config::resolve_zone`].
 
 mod check;
+mod cluster;
 mod key_file;
 mod policy;
 mod resolve;
@@ -24,6 +25,9 @@ use understudy_proto::Name;
 use understudy_proto::acl::Acl;
 
 pub use check::check_config;
+pub use cluster::{
+    ClusterSettings, ClusterSpec, DEFAULT_GOSSIP_PORT, DEFAULT_QUIC_PORT, OneOrMany,
+};
 pub use key_file::{KeyFileError, KeyStatement, parse_key_file};
 pub use policy::{ExpiryPolicy, ZonePolicy};
 pub use scalar::Scalar;
@@ -61,6 +65,8 @@ pub struct Config {
     pub tsig_keys: Vec<TsigKey>,
     /// `[[zone]]`, in file order.
     pub zones: Vec<ZoneConfig>,
+    /// `[cluster]`, credentials loaded; `None` runs a single node.
+    pub cluster: Option<ClusterSettings>,
 }
 
 /// `[node]`

@@ -4,9 +4,12 @@
 //! DNS listeners (`dns`), the client side towards primaries (`primary`), the
 //! zone manager and its zone table (`server`, `zones`), storage (`store`),
 //! the control socket (`control`), metrics (`metrics`) and key tools
-//! (`keygen`).
+//! (`keygen`), and the cluster transport (`cluster`) with its credentials
+//! (`cert`).
 
+pub mod cert;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod control;
 pub mod dns;

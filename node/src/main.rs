@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use understudy_node::{config, control, keygen, server};
+use understudy_node::{cert, config, control, keygen, server};
 
 /// A secondary authoritative DNS node.
 #[derive(Parser)]
@@ -31,6 +31,8 @@ enum Command {
     Ctl(control::CtlArgs),
     /// Generates key material.
     Keygen(keygen::KeygenArgs),
+    /// Makes and shows the cluster's CA, node certificates and gossip key.
+    Cert(cert::CertArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::CheckConfig { file } => config::check_config(&file),
         Command::Ctl(args) => control::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Cert(args) => cert::run(args),
     }
 }
 

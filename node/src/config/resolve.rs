@@ -58,7 +58,7 @@ pub fn parse(text: &str, base: &Path, path: &Path) -> Result<Config, LoadError> 
 
 /// A key file that cannot be read is a [`LoadError::Read`], everything else
 /// an [`Invalid`].
-enum Failure {
+pub(super) enum Failure {
     Invalid(Invalid),
     Read(LoadError),
 }
@@ -85,6 +85,10 @@ fn resolve(spec: FileSpec, base: &Path) -> Result<Config, Failure> {
     let zone_defaults =
         ZonePolicy::default().overlay(&spec.zone_defaults.policy, "zone_defaults")?;
     let tsig_keys = keys(&spec.tsig_key, base)?;
+    let cluster = match &spec.cluster {
+        Some(cluster) => Some(super::cluster::resolve(cluster, base, &node.id)?),
+        None => None,
+    };
     let mut zones: Vec<ZoneConfig> = Vec::with_capacity(spec.zone.len());
     let mut seen = HashSet::new();
     for zone_spec in &spec.zone {
@@ -106,6 +110,7 @@ fn resolve(spec: FileSpec, base: &Path) -> Result<Config, Failure> {
         zone_defaults,
         tsig_keys,
         zones,
+        cluster,
     })
 }
 
@@ -127,7 +132,7 @@ fn node(spec: &NodeSpec, base: &Path) -> Result<NodeSettings, Invalid> {
 }
 
 /// Node ids and regions travel in logs, NSID and gossip: keep them plain.
-fn label(text: &str, context: &str) -> Result<String, Invalid> {
+pub(super) fn label(text: &str, context: &str) -> Result<String, Invalid> {
     let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if text.is_empty() || text.len() > 63 || !text.chars().all(plain) {
         return Err(Invalid::new(context).because(format!(

@@ -46,6 +46,8 @@ pub struct FileSpec {
     /// `[[zone]]`
     #[serde(default)]
     pub zone: Vec<ZoneSpec>,
+    /// `[cluster]`; absent for a single node.
+    pub cluster: Option<super::cluster::ClusterSpec>,
 }
 
 /// Reads only `version`, so that a file of another version gets a version

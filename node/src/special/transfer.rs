@@ -62,15 +62,17 @@ pub async fn handle(
         }
         return;
     }
-    let Some((data, _)) = context.shared.zones.data(&question.qname) else {
-        return;
-    };
+    // An IXFR query carries the client's SOA (RFC 1995 §3); FORMERR (to clients
+    // the ACL lets in), as Knot.
     if kind == TransferKind::Ixfr && xfr::ixfr_client_serial(&message).is_none() {
         if let Some(response) = error_response(&message, rcode::FORMERR as u8, signer.as_mut()) {
             send(&request.reply, response).await;
         }
         return;
     }
+    let Some((data, _)) = context.shared.zones.data(&question.qname) else {
+        return;
+    };
     match request.reply {
         ReplyPath::Udp(_) => {
             let reply = request.reply;

@@ -1,0 +1,25 @@
+//! The node's cluster transport: who may talk to whom, and how.
+//!
+//! * [`quic`]: one QUIC endpoint per node, mutual TLS against the cluster
+//!   CAs ([`tls`], [`verify`], [`identity`]); requests are plain
+//!   bidirectional streams ([`stream`]) whose bytes the caller frames.
+//! * [`gossip`]: chitchat membership and key-values, every datagram
+//!   authenticated with the cluster key and checked against replay.
+//!
+//! Certificates and keys come from `understudy cert` (`crate::cert`),
+//! settings from the config's `[cluster]` table.
+
+pub mod gossip;
+pub mod identity;
+pub mod pem;
+pub mod quic;
+pub mod stream;
+pub mod tls;
+pub mod verify;
+
+pub use quic::{ClusterEndpoint, Peer, QuicCounters, QuicSettings, RequestError, RequestHandler};
+pub use stream::{ClusterStream, StreamError};
+pub use tls::{ALPN, TlsError, TlsMaterial};
+
+#[cfg(test)]
+mod tests;
