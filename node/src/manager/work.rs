@@ -83,6 +83,7 @@ fn build(
     received: Transfer,
     limits: ZoneLimits,
 ) -> TransferResult {
+    let started = std::time::Instant::now();
     let (records, kind, diffs) = match received {
         Transfer::UpToDate { soa } | Transfer::Soa { soa } => return up_to_date(&soa),
         Transfer::Full { records, .. } => (records, XfrKind::Axfr, Vec::new()),
@@ -106,6 +107,7 @@ fn build(
             limits.max_records
         )));
     }
+    let applied = started.elapsed();
     let snapshot = match Snapshot::build(&zone, records) {
         Ok(snapshot) => snapshot,
         Err(error) => {
@@ -118,10 +120,19 @@ fn build(
             limits.max_bytes
         )));
     }
+    let built = started.elapsed();
     let diffs = match (kind, &current) {
         (XfrKind::Axfr, Some(old)) => journal_diff(old, &snapshot).into_iter().collect(),
         _ => diffs,
     };
+    tracing::debug!(
+        zone = %zone,
+        serial = snapshot.serial(),
+        apply_ms = applied.as_millis() as u64,
+        build_ms = (built - applied).as_millis() as u64,
+        diff_ms = (started.elapsed() - built).as_millis() as u64,
+        "new version built"
+    );
     let soa = snapshot.soa().soa().map(|soa| SoaTimers::from(&soa));
     match soa {
         Some(soa) => TransferResult::New(Box::new(Fetched {

@@ -125,10 +125,13 @@ fn execute(store: &Store, job: Job) {
             journal,
             done,
         } => {
+            let started = std::time::Instant::now();
             let result = store
                 .write(&zone, ZoneFile::Snapshot, snapshot.as_bytes())
                 .and_then(|()| store.write(&zone, ZoneFile::Journal, &journal))
                 .map_err(|error| error.to_string());
+            let write_ms = started.elapsed().as_millis() as u64;
+            tracing::debug!(zone = %zone, serial = snapshot.serial(), write_ms, "new version stored");
             let _ = done.send(result);
             release_free_memory();
         }
