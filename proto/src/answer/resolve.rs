@@ -23,6 +23,7 @@ use crate::record::{Rtype, rcode};
 use crate::zone::{NodeRef, RrsetRef, ZoneView};
 
 use super::plan::{Data, Ede, Item, Plan, Section};
+use super::template::Block;
 use super::{Freshness, ZoneSet};
 
 /// RFC 6672 §2.2: the name a DNAME substitution would produce is too long.
@@ -63,6 +64,8 @@ pub(super) struct At<'n> {
     pub zone: ZoneView<'n>,
     /// DO=1 and the zone is signed: RRSIGs and denial proofs are owed.
     pub dnssec: bool,
+    /// The zone's NS RRset and addresses, pre-written.
+    pub zone_ns: Option<&'n Block>,
 }
 
 /// Runs the algorithm for one question.
@@ -168,9 +171,11 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
             _ => {}
         }
         let zone = snapshot.view();
+        let dnssec = self.dnssec_ok && zone.is_signed();
         Some(At {
             zone,
-            dnssec: self.dnssec_ok && zone.is_signed(),
+            dnssec,
+            zone_ns: snapshot.zone_ns().block(dnssec),
         })
     }
 
@@ -262,8 +267,11 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
         let Some(apex) = at.zone.apex() else {
             return;
         };
-        if let Some(ns) = apex.rrset(Rtype::NS.0) {
-            self.add(at, Section::OptionalAuthority, apex.name(), ns);
+        if let Some(ns) = apex.rrset(Rtype::NS.0)
+            && self.add(at, Section::OptionalAuthority, apex.name(), ns)
+        {
+            self.plan.zone_ns = at.zone_ns;
+            self.plan.zone_ns_in_question = self.steps == 0;
         }
     }
 
