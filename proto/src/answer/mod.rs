@@ -269,6 +269,12 @@ impl Responder {
             }
             Parsed::Query(query) => query,
         };
+        if let Some(rcode) = transfer_over_udp(zones, &query, transport) {
+            let limit = self.size_limit(&query, transport, out.len());
+            let opt = self.opt(&query, None);
+            let len = reply::simple(out, limit, &query, rcode, None, opt);
+            return reply_or_drop(len.map(|len| (len, rcode)));
+        }
         if let Some(special) = classify(&query) {
             return Outcome::Special(special);
         }
@@ -389,6 +395,26 @@ impl Responder {
             ede,
             cookie: edns.cookie,
         })
+    }
+}
+
+/// Unsigned transfer requests over UDP that NSD and Knot refuse before
+/// looking at access control: AXFR (NOTIMP, RFC 5936 §4.2) and an IXFR of
+/// a served zone without the client's SOA (FORMERR, as Knot; NSD's is
+/// unparsable). The node answers the rest (NOTAUTH for other names).
+fn transfer_over_udp(zones: &impl ZoneSet, query: &Query<'_>, transport: Transport) -> Option<u16> {
+    if transport != Transport::Udp || query.tsig.is_some() || query.opcode != opcode::QUERY {
+        return None;
+    }
+    match Rtype(query.qtype) {
+        Rtype::AXFR => Some(rcode::NOTIMP),
+        Rtype::IXFR if query.ixfr_serial.is_none() => {
+            let mut buffer = [0u8; MAX_NAME_LEN];
+            zones
+                .find(query.lower_qname(&mut buffer))
+                .map(|_| rcode::FORMERR)
+        }
+        _ => None,
     }
 }
 

@@ -46,6 +46,11 @@ pub(crate) struct Item<'n> {
     pub signed: bool,
     /// TTL written instead of the stored one (negative answers' SOA).
     pub ttl: Option<u32>,
+    /// The owner is the question name reached through a wildcard. NSD
+    /// tells it apart from the same name reached through a CNAME (so a
+    /// wildcard CNAME to a name it covers is answered twice before the
+    /// loop stops).
+    pub question_wildcard: bool,
 }
 
 /// RFC 8914 Extended DNS Error to attach, with NSD's EXTRA-TEXT.
@@ -109,11 +114,13 @@ impl<'n> Plan<'n> {
         true
     }
 
-    /// Whether `rrset` is planned under `owner` in any section.
+    /// Whether `rrset` is planned under `owner` in any section (as NSD
+    /// identifies additional data: not the wildcard-matched question).
     pub(crate) fn contains(&self, owner: &[u8], rrset: &RrsetRef<'_>) -> bool {
         self.items().any(|item| match item.data {
             Data::Rrset(planned) => {
                 planned.images.as_ptr() == rrset.images.as_ptr()
+                    && !item.question_wildcard
                     && crate::zone::eq_ignore_case(item.owner, owner)
             }
             Data::Cname { .. } => false,
@@ -153,6 +160,7 @@ fn same_rrset(a: &Item<'_>, b: &Item<'_>) -> bool {
             x.images.as_ptr() == y.images.as_ptr()
                 && x.rtype == y.rtype
                 && a.ttl == b.ttl
+                && a.question_wildcard == b.question_wildcard
                 && crate::zone::eq_ignore_case(a.owner, b.owner)
         }
         _ => false,

@@ -22,6 +22,7 @@ use crate::name::{self, MAX_NAME_LEN};
 use crate::record::{Rtype, rcode};
 use crate::zone::{NodeRef, RrsetRef, ZoneView};
 
+use super::any::Model;
 use super::plan::{Data, Ede, Item, Plan, Section};
 use super::template::Block;
 use super::{Freshness, ZoneSet};
@@ -195,6 +196,7 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
             false => (exact, encloser),
         };
         let mut matched = None;
+        let mut wildcard = false;
         if exact {
             matched = Some(encloser);
         } else if encloser.has_dname() {
@@ -204,6 +206,7 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
                 self.prove_wildcard_nsec3(at, lower, encloser);
             }
             matched = Some(node);
+            wildcard = true;
         }
         if at.dnssec {
             self.prove_authoritative(at, lower, matched, exact, encloser);
@@ -212,7 +215,10 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
             return Step::Done;
         }
         match matched {
-            Some(node) => self.answer_domain(at, node, sname),
+            Some(node) => {
+                let question_wildcard = wildcard && self.steps == 0;
+                self.answer_domain(at, node, sname, question_wildcard)
+            }
             None => {
                 self.plan.rcode = rcode::NXDOMAIN;
                 self.add_negative_soa(at);
@@ -231,14 +237,26 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
 
     /// NSD's `answer_domain`: the RRset asked for (or one for ANY), a CNAME
     /// to follow, or NODATA; positive answers carry the zone's NS RRset.
-    fn answer_domain(&mut self, at: At<'n>, node: NodeRef<'n>, owner: &'n [u8]) -> Step<'n> {
+    fn answer_domain(
+        &mut self,
+        at: At<'n>,
+        node: NodeRef<'n>,
+        owner: &'n [u8],
+        question_wildcard: bool,
+    ) -> Step<'n> {
         let wanted = match Rtype(self.qtype) {
-            Rtype::ANY => super::any::pick(node, at.dnssec),
+            Rtype::ANY => super::any::pick(node, at.dnssec).map(|(rrset, model)| {
+                // Knot answers QCLASS ANY authoritatively.
+                if model == Model::Knot {
+                    self.plan.authoritative = true;
+                }
+                rrset
+            }),
             Rtype::NSEC3 => None,
             qtype => node.rrset(qtype.0),
         };
         if let Some(rrset) = wanted {
-            self.add(at, Section::Answer, owner, rrset);
+            self.add_as(at, Section::Answer, owner, rrset, question_wildcard);
             self.add_zone_ns(at);
             return Step::Done;
         }
@@ -246,7 +264,7 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
             .rrset(Rtype::CNAME.0)
             .filter(|_| self.qtype != Rtype::NSEC3.0);
         if let Some(cname) = cname {
-            if !self.add(at, Section::Answer, owner, cname) {
+            if !self.add_as(at, Section::Answer, owner, cname, question_wildcard) {
                 return Step::Done;
             }
             self.steps += 1;
@@ -300,6 +318,7 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
             zone: at.zone,
             signed: at.dnssec,
             ttl: Some(soa.ttl().min(minimum)),
+            question_wildcard: false,
         });
     }
 
@@ -364,6 +383,7 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
             zone: at.zone,
             signed: false,
             ttl: None,
+            question_wildcard: false,
         };
         if !self.plan.push(cname) || self.qtype == Rtype::CNAME.0 {
             return Step::Done;
@@ -380,6 +400,19 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
         owner: &'n [u8],
         rrset: RrsetRef<'n>,
     ) -> bool {
+        self.add_as(at, section, owner, rrset, false)
+    }
+
+    /// [`add`](Self::add), telling whether `owner` is the question name
+    /// reached through a wildcard.
+    fn add_as(
+        &mut self,
+        at: At<'n>,
+        section: Section,
+        owner: &'n [u8],
+        rrset: RrsetRef<'n>,
+        question_wildcard: bool,
+    ) -> bool {
         self.plan.push(Item {
             section,
             owner,
@@ -387,6 +420,7 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
             zone: at.zone,
             signed: at.dnssec,
             ttl: None,
+            question_wildcard,
         })
     }
 

@@ -123,6 +123,7 @@ impl Block {
             zone,
             signed,
             ttl: None,
+            question_wildcard: false,
         });
         let emit = Emit {
             query: &query,
