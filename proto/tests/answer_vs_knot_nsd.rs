@@ -87,6 +87,8 @@ fn write_zones(dir: &Path) -> Vec<ZoneSpec> {
     for (origin, file) in [
         ("child.parity.test.", "child.zone"),
         ("other.test.", "other.zone"),
+        ("apexdname.test.", "apexdname.zone"),
+        ("outns.test.", "outns.zone"),
     ] {
         let text = format!("$ORIGIN {origin}\n{}", support_zone(file));
         add(origin, text, None, Source::File);
@@ -264,6 +266,9 @@ const DERIVED_TYPES: [Rtype; 8] = [
     Rtype::ANY,
 ];
 
+/// Types asked two labels below the zone's names.
+const DEEP_TYPES: [Rtype; 4] = [Rtype::A, Rtype::TXT, Rtype::DS, Rtype::ANY];
+
 /// A query to send: its label for reports, its bytes, and how.
 struct Probe {
     label: String,
@@ -356,6 +361,9 @@ fn zone_names(snapshot: &Snapshot) -> Vec<(Name, Vec<Rtype>)> {
         wanted.extend(present.filter(|t| !TYPES.contains(t)));
         names.push((owner.clone(), wanted));
         if let Ok(below) = owner.prepend(b"zz") {
+            if let Ok(deeper) = below.prepend(b"y") {
+                names.push((deeper, DEEP_TYPES.to_vec()));
+            }
             names.push((below, DERIVED_TYPES.to_vec()));
         }
         if owner != &origin
