@@ -26,7 +26,11 @@ fn answer_ns_per_query() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(NAMES);
-    let (records, mix) = bench_zone(names, QUERIES);
+    let queries = std::env::var("ANSWER_BENCH_QUERIES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(QUERIES);
+    let (records, mix) = bench_zone(names, queries);
     let origin = name("bench.test.");
     let started = Instant::now();
     let plain = Snapshot::build(&origin, records.clone()).unwrap();
@@ -53,7 +57,7 @@ fn answer_ns_per_query() {
         .iter()
         .take(1000)
         .cycle()
-        .take(QUERIES)
+        .take(queries)
         .cloned()
         .collect();
     if std::env::var_os("ANSWER_BENCH_HOT_ONLY").is_some() {
@@ -71,7 +75,7 @@ fn answer_ns_per_query() {
         .iter()
         .take(1000)
         .cycle()
-        .take(QUERIES)
+        .take(queries)
         .cloned()
         .collect();
     measure("plain zone, EDNS, 1000 hot names", &loaded, &hot);

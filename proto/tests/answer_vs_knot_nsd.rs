@@ -87,6 +87,8 @@ fn write_zones(dir: &Path) -> Vec<ZoneSpec> {
     for (origin, file) in [
         ("child.parity.test.", "child.zone"),
         ("other.test.", "other.zone"),
+        ("apexdname.test.", "apexdname.zone"),
+        ("outns.test.", "outns.zone"),
     ] {
         let text = format!("$ORIGIN {origin}\n{}", support_zone(file));
         add(origin, text, None, Source::File);
@@ -194,6 +196,8 @@ struct Variant {
     tcp: bool,
     nsid: bool,
     rd_cd: bool,
+    /// QCLASS ANY instead of IN.
+    class_any: bool,
 }
 
 const fn variant(edns: Option<(u16, bool)>, tcp: bool) -> Variant {
@@ -202,10 +206,11 @@ const fn variant(edns: Option<(u16, bool)>, tcp: bool) -> Variant {
         tcp,
         nsid: false,
         rd_cd: false,
+        class_any: false,
     }
 }
 
-const VARIANTS: [Variant; 8] = [
+const VARIANTS: [Variant; 9] = [
     variant(None, false),
     variant(Some((1232, false)), false),
     variant(Some((1232, true)), false),
@@ -219,6 +224,10 @@ const VARIANTS: [Variant; 8] = [
     Variant {
         rd_cd: true,
         ..variant(Some((1400, false)), false)
+    },
+    Variant {
+        class_any: true,
+        ..variant(Some((1232, true)), false)
     },
 ];
 
@@ -256,6 +265,9 @@ const DERIVED_TYPES: [Rtype; 8] = [
     Rtype::CNAME,
     Rtype::ANY,
 ];
+
+/// Types asked two labels below the zone's names.
+const DEEP_TYPES: [Rtype; 4] = [Rtype::A, Rtype::TXT, Rtype::DS, Rtype::ANY];
 
 /// A query to send: its label for reports, its bytes, and how.
 struct Probe {
@@ -323,7 +335,16 @@ fn zone_names(snapshot: &Snapshot) -> Vec<(Name, Vec<Rtype>)> {
         .collect();
     let mut owners: BTreeSet<Name> = BTreeSet::new();
     let mut types: BTreeMap<Name, BTreeSet<Rtype>> = BTreeMap::new();
+    let mut targets: BTreeSet<Name> = BTreeSet::new();
     for record in snapshot.records().filter(|r| !hashed.contains(&r.owner)) {
+        let at = match record.rtype {
+            Rtype::NS | Rtype::CNAME | Rtype::DNAME | Rtype::PTR => Some(0),
+            Rtype::MX => Some(2),
+            Rtype::SRV => Some(6),
+            _ => None,
+        };
+        let target = at.and_then(|at| Name::from_wire(record.rdata.get(at..)?).ok());
+        targets.extend(target.filter(|t| t.is_subdomain_of(&origin)));
         let mut current = Some(record.owner.clone());
         while let Some(owner) = current.filter(|n| n.is_subdomain_of(&origin)) {
             current = owner.parent();
@@ -331,6 +352,8 @@ fn zone_names(snapshot: &Snapshot) -> Vec<(Name, Vec<Rtype>)> {
         }
         types.entry(record.owner).or_default().insert(record.rtype);
     }
+    // Names only referred to (targets of NS, CNAME, MX...) are asked too.
+    owners.extend(targets);
     let mut names = Vec::new();
     for owner in &owners {
         let present = types.get(owner).into_iter().flatten();
@@ -338,6 +361,9 @@ fn zone_names(snapshot: &Snapshot) -> Vec<(Name, Vec<Rtype>)> {
         wanted.extend(present.filter(|t| !TYPES.contains(t)));
         names.push((owner.clone(), wanted));
         if let Ok(below) = owner.prepend(b"zz") {
+            if let Ok(deeper) = below.prepend(b"y") {
+                names.push((deeper, DEEP_TYPES.to_vec()));
+            }
             names.push((below, DERIVED_TYPES.to_vec()));
         }
         if owner != &origin
@@ -372,9 +398,14 @@ fn zone_probes(snapshot: &Snapshot, rng: &mut Lcg, per_pair: usize) -> Vec<Probe
                 let variant = VARIANTS[(first + k * 3) % VARIANTS.len()];
                 let wire = scramble(qname.as_wire(), rng);
                 let id = rng.next() as u16;
+                let class = if variant.class_any {
+                    Class::ANY
+                } else {
+                    Class::IN
+                };
                 probes.push(Probe {
                     label: format!("{qname} {qtype} {variant:?}"),
-                    packet: build_query(id, &wire, qtype.0, Class::IN.0, variant),
+                    packet: build_query(id, &wire, qtype.0, class.0, variant),
                     tcp: variant.tcp,
                 });
             }
@@ -694,6 +725,18 @@ fn odd_queries() -> Vec<Vec<u8>> {
     list.push(trailing);
     for qtype in [0u16, 251, 252, 253, 254, 41, 250, 128, 65535] {
         list.push(build_query(7, www.as_wire(), qtype, 1, plain));
+    }
+    for qtype in [251u16, 252] {
+        for apex in ["parity.test.", "wildcard.test.", "nsec3.test."] {
+            list.push(build_query(7, name(apex).as_wire(), qtype, 1, plain));
+            list.push(build_query(
+                7,
+                name(apex).as_wire(),
+                qtype,
+                1,
+                variant(None, false),
+            ));
+        }
     }
     let mut ixfr_soa = build_query(8, name("parity.test.").as_wire(), 251, 1, plain);
     ixfr_soa[9] = 1;

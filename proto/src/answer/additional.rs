@@ -45,6 +45,11 @@ fn target_at(rtype: u16) -> Option<(usize, bool)> {
     }
 }
 
+/// Whether the item's RRset brings additional data.
+pub(super) fn bears_additional(item: &super::plan::Item<'_>) -> bool {
+    matches!(item.data, super::plan::Data::Rrset(rrset) if target_at(rrset.rtype).is_some())
+}
+
 /// One additional RRset to try: its owner as written and the data.
 #[derive(Clone, Copy)]
 pub(super) struct Candidate<'n> {
@@ -52,30 +57,94 @@ pub(super) struct Candidate<'n> {
     pub rrset: RrsetRef<'n>,
 }
 
-/// Calls `each` with every additional RRset of `phase` that the records of
-/// `master` (from `zone`) call for, in record order.
-pub(super) fn for_each<'n>(
-    zone: ZoneView<'n>,
-    master: RrsetRef<'n>,
-    phase: Phase,
-    mut each: impl FnMut(Candidate<'n>),
-) {
-    let Some((offset, glue)) = target_at(master.rtype) else {
-        return;
-    };
-    let types = phase.types(master.rtype);
-    if types.is_empty() {
-        return;
+/// Most targets whose resolution is remembered between passes; later ones
+/// are resolved again in each pass.
+const REMEMBERED: usize = 128;
+/// A remembered target with no usable node.
+const NOTHING: u32 = u32::MAX;
+/// Flag on a remembered node index: reached through a wildcard.
+const WILDCARD: u32 = 1 << 31;
+
+/// Target names resolved in the first pass, in the order the passes meet
+/// them, so that later passes need no lookups.
+pub(super) struct Targets {
+    nodes: [u32; REMEMBERED],
+    len: usize,
+    /// Position of the next target in the current pass.
+    cursor: usize,
+}
+
+impl Targets {
+    pub(super) fn new() -> Targets {
+        Targets {
+            nodes: [NOTHING; REMEMBERED],
+            len: 0,
+            cursor: 0,
+        }
     }
-    for target in master.rdatas().filter_map(|rdata| rdata.get(offset..)) {
-        let Some((owner, node)) = resolve(zone, target, glue) else {
-            continue;
+
+    /// Starts another pass over the same targets.
+    pub(super) fn rewind(&mut self) {
+        self.cursor = 0;
+    }
+
+    /// Calls `each` with every additional RRset of `phase` that the records
+    /// of `master` (from `zone`) call for, in record order.
+    pub(super) fn for_each<'n>(
+        &mut self,
+        zone: ZoneView<'n>,
+        master: RrsetRef<'n>,
+        phase: Phase,
+        mut each: impl FnMut(Candidate<'n>),
+    ) {
+        let Some((offset, glue)) = target_at(master.rtype) else {
+            return;
         };
-        for rtype in types {
-            if let Some(rrset) = node.rrset(rtype.0) {
-                each(Candidate { owner, rrset });
+        let types = phase.types(master.rtype);
+        for target in master.rdatas().filter_map(|rdata| rdata.get(offset..)) {
+            let Some((owner, node)) = self.resolve(zone, target, glue) else {
+                continue;
+            };
+            for rtype in types {
+                if let Some(rrset) = node.rrset(rtype.0) {
+                    each(Candidate { owner, rrset });
+                }
             }
         }
+    }
+
+    /// The target's node, remembered from the first pass when possible.
+    fn resolve<'n>(
+        &mut self,
+        zone: ZoneView<'n>,
+        target: &'n [u8],
+        glue: bool,
+    ) -> Option<(&'n [u8], NodeRef<'n>)> {
+        let position = self.cursor;
+        self.cursor += 1;
+        if position < self.len {
+            let code = self.nodes[position];
+            let node = zone.node(code & !WILDCARD)?;
+            let owner = if code & WILDCARD != 0 {
+                target.get(..name::wire_len(target).ok()?)?
+            } else {
+                node.name()
+            };
+            return Some((owner, node));
+        }
+        let found = resolve(zone, target, glue);
+        if position == self.len && position < REMEMBERED {
+            self.nodes[position] = found.map_or(NOTHING, |(owner, node)| {
+                let wildcard = if std::ptr::eq(owner, node.name()) {
+                    0
+                } else {
+                    WILDCARD
+                };
+                node.index() | wildcard
+            });
+            self.len += 1;
+        }
+        found
     }
 }
 

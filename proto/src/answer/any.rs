@@ -14,10 +14,19 @@ use crate::zone::{NodeRef, RrsetRef};
 const PREFERRED: [Rtype; 5] = [Rtype::A, Rtype::AAAA, Rtype::SOA, Rtype::MX, Rtype::PTR];
 const NON_PREFERRED: [Rtype; 3] = [Rtype::DNSKEY, Rtype::RRSIG, Rtype::NSEC];
 
-/// The RRset to answer ANY with at `node`, if it has any.
-pub(super) fn pick(node: NodeRef<'_>, dnssec: bool) -> Option<RrsetRef<'_>> {
+/// Whose choice an ANY answer follows (the rest of the response must
+/// follow the same server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Model {
+    Nsd,
+    Knot,
+}
+
+/// The RRset to answer ANY with at `node`, if it has any, and whose choice
+/// it is.
+pub(super) fn pick(node: NodeRef<'_>, dnssec: bool) -> Option<(RrsetRef<'_>, Model)> {
     if node.is_apex() {
-        return node.rrset(Rtype::SOA.0);
+        return node.rrset(Rtype::SOA.0).map(|soa| (soa, Model::Nsd));
     }
     let usable =
         move |r: &RrsetRef<'_>| r.rtype != Rtype::NSEC3.0 && !(dnssec && r.rtype == Rtype::RRSIG.0);
@@ -31,8 +40,8 @@ pub(super) fn pick(node: NodeRef<'_>, dnssec: bool) -> Option<RrsetRef<'_>> {
         let mut of_kind = candidates.clone().filter(|r| kind(r.rtype));
         match (of_kind.next(), of_kind.next()) {
             (None, _) => continue,
-            (Some(only), None) => return Some(only),
-            (Some(_), Some(_)) => return lowest_type(node),
+            (Some(only), None) => return Some((only, Model::Nsd)),
+            (Some(_), Some(_)) => return lowest_type(node).map(|r| (r, Model::Knot)),
         }
     }
     None

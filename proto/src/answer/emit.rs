@@ -13,10 +13,11 @@
 use crate::record::{Class, Rtype};
 use crate::zone::RrsetRef;
 
-use super::additional::{self, Candidate, Phase};
+use super::additional::{Candidate, Phase, Targets, bears_additional};
 use super::plan::{Data, Item, Plan, Section};
 use super::query::{HEADER_LEN, Query};
 use super::reply::{AA, Header, Opt, TC};
+use super::template::{Block, Pass};
 use super::writer::{Full, Writer};
 
 /// NSD's `IPV4_MINIMAL_RESPONSE_SIZE`: optional data stops here over UDP.
@@ -30,6 +31,8 @@ pub(crate) struct Emit<'q, 'n> {
     pub plan: &'q Plan<'n>,
     pub opt: Option<Opt<'n>>,
     pub tcp: bool,
+    /// Copy the zone's pre-written NS block where it is exact.
+    pub template: bool,
 }
 
 /// Where an RRset goes, for the truncation rules.
@@ -85,24 +88,78 @@ impl<'n> Emit<'_, 'n> {
     }
 
     fn write_sections(&self, writer: &mut Writer<'_, 'n>, state: &mut State) {
-        let sections = [
-            (Section::Answer, 1, Kind::Required),
-            (Section::Authority, 2, Kind::Required),
-            (Section::OptionalAuthority, 2, Kind::Optional),
-        ];
-        for (section, count, kind) in sections {
+        for (section, count) in [(Section::Answer, 1), (Section::Authority, 2)] {
             for item in self.plan.items().filter(|i| i.section == section) {
                 if state.truncated {
                     return;
                 }
-                state.counts[count] += self.put_item(writer, item, kind, state);
-            }
-            if state.done {
-                return;
+                state.counts[count] += self.put_item(writer, item, Kind::Required, state);
             }
         }
-        if !state.truncated {
+        if state.truncated {
+            return;
+        }
+        if let Some(block) = self.plan.zone_ns.filter(|_| self.template)
+            && !self
+                .plan
+                .items()
+                .any(|i| i.section != Section::OptionalAuthority && bears_additional(i))
+            && let Some(origin) = block.usable(writer, self.plan, self.query.qname.len(), self.tcp)
+        {
+            self.write_block(writer, block, origin, state);
+            return;
+        }
+        let optional = self
+            .plan
+            .items()
+            .filter(|i| i.section == Section::OptionalAuthority);
+        for item in optional {
+            state.counts[2] += self.put_item(writer, item, Kind::Optional, state);
+        }
+        if !state.done {
             self.write_additional(writer, state);
+        }
+    }
+
+    /// The zone's NS RRset and addresses from the pre-written block, with
+    /// the same per-RRset rules as the general path.
+    fn write_block(
+        &self,
+        writer: &mut Writer<'_, 'n>,
+        block: &Block,
+        origin: usize,
+        state: &mut State,
+    ) {
+        if block.fits_whole(writer, self.tcp, MINIMAL_RESPONSE) && block.copy_whole(writer, origin)
+        {
+            let (ns, more) = block.counts();
+            state.counts[2] += ns;
+            state.counts[3] += more;
+            return;
+        }
+        let mut ns_at = 0;
+        for pass in [Pass::Ns, Pass::A, Pass::Aaaa] {
+            let before = state.counts[3];
+            for segment in block.segments().iter().filter(|s| s.pass == pass) {
+                let len = segment.end - segment.start;
+                let fits = writer.room() >= len;
+                if !self.tcp && (!fits || writer.len() + len > MINIMAL_RESPONSE) {
+                    state.done = true;
+                    continue;
+                }
+                if pass == Pass::Ns {
+                    ns_at = writer.len();
+                }
+                if block.copy(writer, segment, origin, ns_at) {
+                    state.counts[if pass == Pass::Ns { 2 } else { 3 }] += segment.records;
+                }
+            }
+            if state.done {
+                if pass == Pass::A && state.counts[3] == before && self.plan.delegation {
+                    state.truncated = true;
+                }
+                return;
+            }
         }
     }
 
@@ -186,17 +243,25 @@ impl<'n> Emit<'_, 'n> {
     /// The additional passes over every planned NS, MB, MX, KX, SRV and RT
     /// RRset, in the order they were planned.
     fn write_additional(&self, writer: &mut Writer<'_, 'n>, state: &mut State) {
+        if !self.plan.items().any(bears_additional) {
+            return;
+        }
         let mut added = Added {
             keys: [(0, &[]); MAX_ADDITIONAL],
             len: 0,
         };
+        let mut targets = Targets::new();
         for phase in Phase::ALL {
+            if phase == Phase::Other && !self.plan.items().any(has_rt) {
+                return;
+            }
             let before = state.counts[3];
+            targets.rewind();
             for item in self.plan.items() {
                 let Data::Rrset(master) = item.data else {
                     continue;
                 };
-                additional::for_each(item.zone, master, phase, |candidate| {
+                targets.for_each(item.zone, master, phase, |candidate| {
                     self.put_candidate(writer, item, candidate, &mut added, state);
                 });
             }
@@ -234,6 +299,11 @@ impl<'n> Emit<'_, 'n> {
         );
         state.counts[3] += written;
     }
+}
+
+/// Whether the item is an RT RRset, the only type with "other" additional data.
+fn has_rt(item: &Item<'_>) -> bool {
+    matches!(item.data, Data::Rrset(rrset) if rrset.rtype == Rtype::RT.0)
 }
 
 /// One record; on failure the writer is back where it was.

@@ -26,9 +26,12 @@ mod plan;
 mod query;
 mod reply;
 mod resolve;
+mod template;
 mod writer;
 
-use crate::name::{self, MAX_NAME_LEN};
+pub(crate) use template::ZoneNs;
+
+use crate::name::MAX_NAME_LEN;
 use crate::record::{Class, Rtype, opcode, rcode};
 use crate::zone::Snapshot;
 
@@ -52,7 +55,7 @@ const PROHIBITED: Ede = Ede { code: 18, text: "" };
 /// RFC 8914 §4.22 "Not Supported": other classes and CHAOS names (as NSD).
 const NOT_SUPPORTED: Ede = Ede { code: 21, text: "" };
 /// Room for names synthesised from DNAMEs while answering one query.
-const ARENA_LEN: usize = 8 * MAX_NAME_LEN;
+const ARENA_LEN: usize = 4 * MAX_NAME_LEN;
 
 /// The zones a node serves.
 pub trait ZoneSet {
@@ -87,7 +90,7 @@ pub enum Freshness {
 /// A single snapshot served on its own, always fresh.
 impl ZoneSet for Snapshot {
     fn find(&self, origin_lowercase_wire: &[u8]) -> Option<ServedZone<'_>> {
-        let matches = name::eq_ignore_case(self.view().origin(), origin_lowercase_wire);
+        let matches = crate::zone::eq_ignore_case(self.view().origin(), origin_lowercase_wire);
         matches.then_some(ServedZone {
             snapshot: Some(self),
             freshness: Freshness::Fresh,
@@ -196,15 +199,37 @@ pub fn unsigned_query(query: &[u8], tsig_offset: usize) -> Option<Vec<u8>> {
 }
 
 /// Answers queries; holds the node-level settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Responder {
     config: AnswerConfig,
+    /// Copy each zone's pre-written NS block where it is exact (always,
+    /// except in tests that check it against the general path).
+    template: bool,
+}
+
+impl Default for Responder {
+    fn default() -> Responder {
+        Responder::new(AnswerConfig::default())
+    }
 }
 
 impl Responder {
     /// A responder with these settings.
     pub fn new(config: AnswerConfig) -> Responder {
-        Responder { config }
+        Responder {
+            config,
+            template: true,
+        }
+    }
+
+    /// A responder that always writes the zone's NS RRset and addresses
+    /// the general way, to check the pre-written blocks against.
+    #[cfg(test)]
+    pub(crate) fn without_template(config: AnswerConfig) -> Responder {
+        Responder {
+            config,
+            template: false,
+        }
     }
 
     /// Never allocates on the answer path; writes the response into `out`.
@@ -244,6 +269,12 @@ impl Responder {
             }
             Parsed::Query(query) => query,
         };
+        if let Some(rcode) = transfer_over_udp(zones, &query, transport) {
+            let limit = self.size_limit(&query, transport, out.len());
+            let opt = self.opt(&query, None);
+            let len = reply::simple(out, limit, &query, rcode, None, opt);
+            return reply_or_drop(len.map(|len| (len, rcode)));
+        }
         if let Some(special) = classify(&query) {
             return Outcome::Special(special);
         }
@@ -322,6 +353,7 @@ impl Responder {
             plan: &plan,
             opt: self.opt(query, ede),
             tcp: transport == Transport::Tcp,
+            template: self.template,
         };
         let len = emit.write(out, limit)?;
         Some((len, plan.rcode))
@@ -366,6 +398,26 @@ impl Responder {
     }
 }
 
+/// Unsigned transfer requests over UDP that NSD and Knot refuse before
+/// looking at access control: AXFR (NOTIMP, RFC 5936 §4.2) and an IXFR of
+/// a served zone without the client's SOA (FORMERR, as Knot; NSD's is
+/// unparsable). The node answers the rest (NOTAUTH for other names).
+fn transfer_over_udp(zones: &impl ZoneSet, query: &Query<'_>, transport: Transport) -> Option<u16> {
+    if transport != Transport::Udp || query.tsig.is_some() || query.opcode != opcode::QUERY {
+        return None;
+    }
+    match Rtype(query.qtype) {
+        Rtype::AXFR => Some(rcode::NOTIMP),
+        Rtype::IXFR if query.ixfr_serial.is_none() => {
+            let mut buffer = [0u8; MAX_NAME_LEN];
+            zones
+                .find(query.lower_qname(&mut buffer))
+                .map(|_| rcode::FORMERR)
+        }
+        _ => None,
+    }
+}
+
 /// AXFR, IXFR, NOTIFY and signed queries go to the node.
 fn classify(query: &Query<'_>) -> Option<SpecialQuery> {
     let tsig = query.tsig;
@@ -406,3 +458,5 @@ fn reply_or_drop(reply: Option<(usize, u16)>) -> Outcome {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_parity;

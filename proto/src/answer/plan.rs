@@ -7,12 +7,13 @@
 //! DNAME-synthesised names are written. Additional-section data is not
 //! planned: the writer derives it from the planned NS, MX and SRV RRsets.
 
-use crate::name;
 use crate::record::{Rtype, rcode};
 use crate::zone::{RrsetRef, ZoneView};
 
+use super::template::Block;
+
 /// Most RRsets in the answer and authority sections of one response.
-const MAX_ITEMS: usize = 48;
+const MAX_ITEMS: usize = 32;
 
 /// A response section, in the order NSD writes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,6 +46,11 @@ pub(crate) struct Item<'n> {
     pub signed: bool,
     /// TTL written instead of the stored one (negative answers' SOA).
     pub ttl: Option<u32>,
+    /// The owner is the question name reached through a wildcard. NSD
+    /// tells it apart from the same name reached through a CNAME (so a
+    /// wildcard CNAME to a name it covers is answered twice before the
+    /// loop stops).
+    pub question_wildcard: bool,
 }
 
 /// RFC 8914 Extended DNS Error to attach, with NSD's EXTRA-TEXT.
@@ -62,6 +68,11 @@ pub(crate) struct Plan<'n> {
     /// section gets no address at all, the response is truncated (NSD).
     pub delegation: bool,
     pub ede: Option<Ede>,
+    /// The pre-written form of the planned optional NS RRset, if any.
+    pub zone_ns: Option<&'n Block>,
+    /// That zone is the question name's own (no CNAME or DNAME followed),
+    /// so its origin was first written as the question name's suffix.
+    pub zone_ns_in_question: bool,
     items: [Option<Item<'n>>; MAX_ITEMS],
     len: usize,
 }
@@ -73,6 +84,8 @@ impl<'n> Plan<'n> {
             authoritative: false,
             delegation: false,
             ede: None,
+            zone_ns: None,
+            zone_ns_in_question: false,
             items: [None; MAX_ITEMS],
             len: 0,
         }
@@ -101,12 +114,14 @@ impl<'n> Plan<'n> {
         true
     }
 
-    /// Whether `rrset` is planned under `owner` in any section.
+    /// Whether `rrset` is planned under `owner` in any section (as NSD
+    /// identifies additional data: not the wildcard-matched question).
     pub(crate) fn contains(&self, owner: &[u8], rrset: &RrsetRef<'_>) -> bool {
         self.items().any(|item| match item.data {
             Data::Rrset(planned) => {
                 planned.images.as_ptr() == rrset.images.as_ptr()
-                    && name::eq_ignore_case(item.owner, owner)
+                    && !item.question_wildcard
+                    && crate::zone::eq_ignore_case(item.owner, owner)
             }
             Data::Cname { .. } => false,
         })
@@ -126,7 +141,8 @@ impl<'n> Plan<'n> {
                     Data::Rrset(_) => None,
                 };
                 planned_target.is_some_and(|planned| {
-                    name::eq_ignore_case(item.owner, owner) && name::eq_ignore_case(planned, target)
+                    crate::zone::eq_ignore_case(item.owner, owner)
+                        && crate::zone::eq_ignore_case(planned, target)
                 })
             })
     }
@@ -144,7 +160,8 @@ fn same_rrset(a: &Item<'_>, b: &Item<'_>) -> bool {
             x.images.as_ptr() == y.images.as_ptr()
                 && x.rtype == y.rtype
                 && a.ttl == b.ttl
-                && name::eq_ignore_case(a.owner, b.owner)
+                && a.question_wildcard == b.question_wildcard
+                && crate::zone::eq_ignore_case(a.owner, b.owner)
         }
         _ => false,
     }

@@ -59,7 +59,28 @@ pub(crate) enum Parsed<'q> {
     Query(Query<'q>),
 }
 
-impl Query<'_> {
+impl<'q> Query<'q> {
+    /// A plain query for `question` (name of `name_len` octets, type,
+    /// class), as if received without EDNS.
+    pub(crate) fn synthetic(question: &'q [u8], name_len: usize) -> Query<'q> {
+        let fixed = question.get(name_len..).unwrap_or(&[]);
+        let field = |i: usize| {
+            u16::from_be_bytes([*fixed.get(i).unwrap_or(&0), *fixed.get(i + 1).unwrap_or(&0)])
+        };
+        Query {
+            id: 0,
+            opcode: opcode::QUERY,
+            recursion_desired: false,
+            question,
+            qname: question.get(..name_len).unwrap_or(&[0]),
+            qtype: field(0),
+            qclass: field(2),
+            edns: None,
+            tsig: None,
+            ixfr_serial: None,
+        }
+    }
+
     /// The question name in lower case, copied into `buffer`.
     pub(crate) fn lower_qname<'b>(&self, buffer: &'b mut [u8; MAX_NAME_LEN]) -> &'b [u8] {
         let len = self.qname.len().min(MAX_NAME_LEN);

@@ -22,7 +22,9 @@ use crate::name::{self, MAX_NAME_LEN};
 use crate::record::{Rtype, rcode};
 use crate::zone::{NodeRef, RrsetRef, ZoneView};
 
+use super::any::Model;
 use super::plan::{Data, Ede, Item, Plan, Section};
+use super::template::Block;
 use super::{Freshness, ZoneSet};
 
 /// RFC 6672 §2.2: the name a DNAME substitution would produce is too long.
@@ -63,6 +65,8 @@ pub(super) struct At<'n> {
     pub zone: ZoneView<'n>,
     /// DO=1 and the zone is signed: RRSIGs and denial proofs are owed.
     pub dnssec: bool,
+    /// The zone's NS RRset and addresses, pre-written.
+    pub zone_ns: Option<&'n Block>,
 }
 
 /// Runs the algorithm for one question.
@@ -168,9 +172,11 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
             _ => {}
         }
         let zone = snapshot.view();
+        let dnssec = self.dnssec_ok && zone.is_signed();
         Some(At {
             zone,
-            dnssec: self.dnssec_ok && zone.is_signed(),
+            dnssec,
+            zone_ns: snapshot.zone_ns().block(dnssec),
         })
     }
 
@@ -190,6 +196,7 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
             false => (exact, encloser),
         };
         let mut matched = None;
+        let mut wildcard = false;
         if exact {
             matched = Some(encloser);
         } else if encloser.has_dname() {
@@ -199,6 +206,7 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
                 self.prove_wildcard_nsec3(at, lower, encloser);
             }
             matched = Some(node);
+            wildcard = true;
         }
         if at.dnssec {
             self.prove_authoritative(at, lower, matched, exact, encloser);
@@ -207,7 +215,10 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
             return Step::Done;
         }
         match matched {
-            Some(node) => self.answer_domain(at, node, sname),
+            Some(node) => {
+                let question_wildcard = wildcard && self.steps == 0;
+                self.answer_domain(at, node, sname, question_wildcard)
+            }
             None => {
                 self.plan.rcode = rcode::NXDOMAIN;
                 self.add_negative_soa(at);
@@ -226,14 +237,26 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
 
     /// NSD's `answer_domain`: the RRset asked for (or one for ANY), a CNAME
     /// to follow, or NODATA; positive answers carry the zone's NS RRset.
-    fn answer_domain(&mut self, at: At<'n>, node: NodeRef<'n>, owner: &'n [u8]) -> Step<'n> {
+    fn answer_domain(
+        &mut self,
+        at: At<'n>,
+        node: NodeRef<'n>,
+        owner: &'n [u8],
+        question_wildcard: bool,
+    ) -> Step<'n> {
         let wanted = match Rtype(self.qtype) {
-            Rtype::ANY => super::any::pick(node, at.dnssec),
+            Rtype::ANY => super::any::pick(node, at.dnssec).map(|(rrset, model)| {
+                // Knot answers QCLASS ANY authoritatively.
+                if model == Model::Knot {
+                    self.plan.authoritative = true;
+                }
+                rrset
+            }),
             Rtype::NSEC3 => None,
             qtype => node.rrset(qtype.0),
         };
         if let Some(rrset) = wanted {
-            self.add(at, Section::Answer, owner, rrset);
+            self.add_as(at, Section::Answer, owner, rrset, question_wildcard);
             self.add_zone_ns(at);
             return Step::Done;
         }
@@ -241,7 +264,7 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
             .rrset(Rtype::CNAME.0)
             .filter(|_| self.qtype != Rtype::NSEC3.0);
         if let Some(cname) = cname {
-            if !self.add(at, Section::Answer, owner, cname) {
+            if !self.add_as(at, Section::Answer, owner, cname, question_wildcard) {
                 return Step::Done;
             }
             self.steps += 1;
@@ -262,8 +285,11 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
         let Some(apex) = at.zone.apex() else {
             return;
         };
-        if let Some(ns) = apex.rrset(Rtype::NS.0) {
-            self.add(at, Section::OptionalAuthority, apex.name(), ns);
+        if let Some(ns) = apex.rrset(Rtype::NS.0)
+            && self.add(at, Section::OptionalAuthority, apex.name(), ns)
+        {
+            self.plan.zone_ns = at.zone_ns;
+            self.plan.zone_ns_in_question = self.steps == 0;
         }
     }
 
@@ -292,6 +318,7 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
             zone: at.zone,
             signed: at.dnssec,
             ttl: Some(soa.ttl().min(minimum)),
+            question_wildcard: false,
         });
     }
 
@@ -356,6 +383,7 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
             zone: at.zone,
             signed: false,
             ttl: None,
+            question_wildcard: false,
         };
         if !self.plan.push(cname) || self.qtype == Rtype::CNAME.0 {
             return Step::Done;
@@ -372,6 +400,19 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
         owner: &'n [u8],
         rrset: RrsetRef<'n>,
     ) -> bool {
+        self.add_as(at, section, owner, rrset, false)
+    }
+
+    /// [`add`](Self::add), telling whether `owner` is the question name
+    /// reached through a wildcard.
+    fn add_as(
+        &mut self,
+        at: At<'n>,
+        section: Section,
+        owner: &'n [u8],
+        rrset: RrsetRef<'n>,
+        question_wildcard: bool,
+    ) -> bool {
         self.plan.push(Item {
             section,
             owner,
@@ -379,6 +420,7 @@ impl<'p, 'n, Z: ZoneSet> Resolver<'p, 'n, Z> {
             zone: at.zone,
             signed: at.dnssec,
             ttl: None,
+            question_wildcard,
         })
     }
 

@@ -6,7 +6,7 @@ use crate::record::{RdataNames, Rtype};
 /// Names remembered for compression; later names are written in full.
 /// NSD remembers every name; this is enough for the largest referrals and
 /// answers seen in practice.
-const TABLE_SIZE: usize = 96;
+const TABLE_SIZE: usize = 64;
 /// Compression pointers can only reach the first 16 KiB.
 const MAX_POINTER: usize = 0x3FFF;
 /// Offset of the TTL inside an RR image (after TYPE and CLASS).
@@ -51,6 +51,11 @@ impl<'o, 'n> Writer<'o, 'n> {
     /// Octets written so far.
     pub(crate) fn len(&self) -> usize {
         self.pos
+    }
+
+    /// Octets left under the size limit.
+    pub(crate) fn room(&self) -> usize {
+        self.limit.saturating_sub(self.pos)
     }
 
     /// Lowers the size limit (e.g. to keep room for OPT).
@@ -115,11 +120,12 @@ impl<'o, 'n> Writer<'o, 'n> {
         }
     }
 
-    fn lookup(&self, name: &[u8]) -> Option<u16> {
+    /// Where `name` was written first, if it is known for compression.
+    pub(crate) fn lookup(&self, name: &[u8]) -> Option<u16> {
         let entries = &self.table[..self.entries];
         entries
             .iter()
-            .find(|(known, _)| known.len() == name.len() && known.eq_ignore_ascii_case(name))
+            .find(|(known, _)| crate::zone::eq_ignore_case(known, name))
             .map(|e| e.1)
     }
 

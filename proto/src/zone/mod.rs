@@ -18,6 +18,7 @@
 //! well-formed RDATA for the types the answering code reads.
 
 mod build;
+mod case;
 mod check;
 mod error;
 mod hash;
@@ -35,6 +36,7 @@ use rkyv::util::AlignedVec;
 use crate::name::Name;
 use crate::record::{Class, Record, Rtype};
 
+pub(crate) use case::eq_ignore_case;
 pub use error::{BuildError, LoadError};
 pub(crate) use nsec3::hash_name as nsec3_hash;
 pub use view::{NodeRef, Nsec3View, RrsetRef, ZoneView};
@@ -44,6 +46,8 @@ pub struct Snapshot {
     bytes: AlignedVec<{ header::ALIGN }>,
     body_start: usize,
     digest: [u8; 32],
+    /// The apex NS RRset and its addresses, pre-written for answers.
+    zone_ns: crate::answer::ZoneNs,
 }
 
 impl Snapshot {
@@ -75,7 +79,9 @@ impl Snapshot {
             bytes,
             body_start,
             digest,
-        })
+            zone_ns: crate::answer::ZoneNs::default(),
+        }
+        .with_zone_ns())
     }
 
     /// Bytes from disk or a peer: header, length, SHA-256 and archive validated.
@@ -106,7 +112,19 @@ impl Snapshot {
             bytes: aligned,
             body_start,
             digest,
-        })
+            zone_ns: crate::answer::ZoneNs::default(),
+        }
+        .with_zone_ns())
+    }
+
+    fn with_zone_ns(mut self) -> Snapshot {
+        self.zone_ns = crate::answer::ZoneNs::build(self.view());
+        self
+    }
+
+    /// The apex NS RRset and its addresses as answers carry them.
+    pub(crate) fn zone_ns(&self) -> &crate::answer::ZoneNs {
+        &self.zone_ns
     }
 
     /// Header and archive; identical for the same content on every node.

@@ -99,7 +99,7 @@ impl<'a> ZoneView<'a> {
             if entry & 0xFFFF_FFFF_0000_0000 == tag {
                 let offset = (entry as u32).checked_sub(1)?;
                 let node = self.node_at(offset)?;
-                if name::eq_ignore_case(node.name(), lower) {
+                if super::case::eq_ignore_case(node.name(), lower) {
                     return Some(node);
                 }
             }
@@ -111,12 +111,28 @@ impl<'a> ZoneView<'a> {
     /// The last node at or before `wire` in canonical order (the apex if
     /// `wire` sorts before every other node).
     pub fn predecessor(&self, wire: &[u8]) -> Option<NodeRef<'a>> {
-        let probe = Labels::of(wire);
+        // Every node ends with the origin: only the labels before it need
+        // comparing, and there are few of them.
+        let origin = self.origin().len();
+        let in_zone = wire.len() >= origin && name::is_subdomain(wire, self.origin());
+        let probe = Labels::of(
+            wire.get(..wire.len() - origin)
+                .filter(|_| in_zone)
+                .unwrap_or(wire),
+        );
         let (mut low, mut high) = (0usize, self.node_count());
         while high - low > 1 {
             let mid = low + (high - low) / 2;
             let mid_name = self.node(mid as u32).map_or(&[0][..], |n| n.name());
-            match Labels::of(mid_name).canonical_cmp(&probe) {
+            let order = if in_zone {
+                let relative = mid_name
+                    .get(..mid_name.len().saturating_sub(origin))
+                    .unwrap_or(&[]);
+                Labels::of(relative).canonical_cmp(&probe)
+            } else {
+                Labels::of(mid_name).canonical_cmp(&probe)
+            };
+            match order {
                 Ordering::Greater => high = mid,
                 _ => low = mid,
             }
@@ -131,7 +147,8 @@ impl<'a> ZoneView<'a> {
     }
 }
 
-/// A wire name with its label offsets, for repeated canonical comparisons.
+/// A wire name (or the labels of one before a common suffix) with its
+/// label offsets, for repeated canonical comparisons.
 struct Labels<'w> {
     wire: &'w [u8],
     offsets: [u8; name::MAX_LABELS],
@@ -139,9 +156,19 @@ struct Labels<'w> {
 }
 
 impl<'w> Labels<'w> {
+    /// The labels of `wire`, which may lack its terminating root label.
     fn of(wire: &'w [u8]) -> Labels<'w> {
         let mut offsets = [0u8; name::MAX_LABELS];
-        let count = name::label_offsets(wire, &mut offsets);
+        let mut count = 0;
+        let mut pos = 0;
+        while let Some(&len) = wire
+            .get(pos)
+            .filter(|&&len| len != 0 && count < name::MAX_LABELS)
+        {
+            offsets[count] = pos as u8;
+            count += 1;
+            pos += 1 + usize::from(len);
+        }
         Labels {
             wire,
             offsets,
