@@ -62,11 +62,7 @@ proptest! {
 
     /// Damage behind a recomputed digest (what a faulty peer could send):
     /// refused, or accepted and then answered with well-formed replies.
-    /// Loading does not check RDATA layouts yet, so a damaged RRSIG signer
-    /// name is served as a malformed reply (reproducer in
-    /// fuzz/regressions/snapshot); this runs on request only.
     #[test]
-    #[ignore = "open defect in zone::Snapshot::from_bytes; run with --ignored"]
     fn resealed_damage_is_refused_or_usable(
         zone in 0usize..3,
         flips in proptest::collection::vec((any::<usize>(), 0u8..8), 1..4),
@@ -103,11 +99,8 @@ proptest! {
 
     /// Damage behind a recomputed digest either is refused or changes the
     /// records that `records()` shows: no hidden part of the archive may
-    /// change answers on its own. Loading does not check the fixed fields
-    /// of RR images nor RDATA layouts yet (reproducers in
-    /// fuzz/regressions/snapshot), so this runs on request only.
+    /// change answers on its own.
     #[test]
-    #[ignore = "open defect in zone::Snapshot::from_bytes; run with --ignored"]
     fn resealed_damage_answers_as_the_rebuild(
         zone in 0usize..3,
         flips in proptest::collection::vec((any::<usize>(), 0u8..8), 1..4),

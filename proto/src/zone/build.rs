@@ -326,6 +326,11 @@ impl BodyBuilder {
         } else {
             None
         };
+        if let Some(chain) = &nsec3
+            && chain.iterations > MAX_NSEC3_ITERATIONS
+        {
+            return Err(BuildError::Nsec3Iterations(chain.iterations));
+        }
         let mut nodes =
             Vec::with_capacity(self.names.len() + self.images.len() + self.nodes.len() * 64);
         let mut offsets = Vec::with_capacity(self.nodes.len());
@@ -390,6 +395,12 @@ impl BodyBuilder {
         })
     }
 }
+
+/// Most NSEC3 iterations a zone may use (RFC 5155 §10.3: the largest
+/// allowed for any key size). Every negative answer hashes the query name
+/// this many times, so a primary asking for more could make each such
+/// answer cost milliseconds; RFC 9276 asks for 0.
+pub const MAX_NSEC3_ITERATIONS: u16 = 2_500;
 
 fn offset_u32(value: usize) -> Result<u32, BuildError> {
     u32::try_from(value).map_err(|_| BuildError::TooLarge)

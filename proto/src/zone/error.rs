@@ -56,6 +56,9 @@ pub enum BuildError {
     /// The zone is larger than the snapshot format can address (4 GiB).
     #[error("zone too large for the snapshot format")]
     TooLarge,
+    /// The NSEC3 chain uses more iterations than RFC 5155 §10.3 allows.
+    #[error("NSEC3 with {0} iterations; at most 2500 are served (RFC 5155 §10.3)")]
+    Nsec3Iterations(u16),
 }
 
 /// Why bytes from disk or a peer are not a usable snapshot.
@@ -85,4 +88,11 @@ pub enum LoadError {
     /// The archive is well-formed but its contents are inconsistent.
     #[error("snapshot contents inconsistent: {0}")]
     Inconsistent(&'static str),
+    /// The records it holds do not build a valid zone.
+    #[error("snapshot records do not make a valid zone: {0}")]
+    InvalidZone(#[from] BuildError),
+    /// Building the records it holds gives other bytes: derived data
+    /// (index, flags, NSEC3 chain, pre-written answers) was altered.
+    #[error("snapshot is not the canonical form of its own records")]
+    NotCanonical,
 }

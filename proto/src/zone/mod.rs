@@ -107,14 +107,30 @@ impl Snapshot {
             rkyv::access::<layout::ArchivedBody, rancor::Error>(&aligned[header.header_len..])
                 .map_err(|error| LoadError::BadArchive(error.to_string()))?;
         check::check_body(archived, &header)?;
-        let body_start = header.header_len;
-        Ok(Snapshot {
+        let loaded = Snapshot {
             bytes: aligned,
-            body_start,
+            body_start: header.header_len,
             digest,
             zone_ns: crate::answer::ZoneNs::default(),
+        };
+        loaded.check_canonical()?;
+        Ok(loaded.with_zone_ns())
+    }
+
+    /// Proves the snapshot is exactly what building its own records gives.
+    ///
+    /// The digest only shows the bytes arrived as they were sent; a faulty
+    /// or hostile sender could send a well-formed archive whose derived data
+    /// (hash index, node flags, NSEC3 chain) or records disagree, and answers
+    /// would then differ from the zone's. Snapshots are canonical, so one
+    /// rebuild settles it, whatever the damage.
+    fn check_canonical(&self) -> Result<(), LoadError> {
+        let rebuilt = Snapshot::build(&self.origin(), self.records().collect())?;
+        if rebuilt.as_bytes() == self.as_bytes() {
+            Ok(())
+        } else {
+            Err(LoadError::NotCanonical)
         }
-        .with_zone_ns())
     }
 
     fn with_zone_ns(mut self) -> Snapshot {
