@@ -13,6 +13,7 @@ pub mod gossip;
 pub mod identity;
 pub mod pem;
 pub mod quic;
+pub mod status;
 pub mod stream;
 pub mod tls;
 pub mod verify;
