@@ -20,6 +20,7 @@ mod builder;
 mod compress;
 mod edns;
 mod error;
+pub mod gossip;
 mod header;
 mod message;
 mod queries;
