@@ -1,0 +1,1 @@
+//! Real QUIC tests of the peer protocol.
