@@ -98,4 +98,6 @@ pub struct Fetched {
 }
 
 #[cfg(test)]
+mod testing;
+#[cfg(test)]
 mod tests;
