@@ -490,6 +490,7 @@ fn deploy_template_loads() {
     assert_eq!(config.dns.tcp_idle_timeout, Duration::from_secs(10));
     assert_eq!(config.dns.tcp_max_connections, 1000);
     assert_eq!(config.metrics.listen, Some(addr("127.0.0.1:9553")));
+    assert_eq!(config.health, super::HealthSettings::default());
 }
 
 #[test]
