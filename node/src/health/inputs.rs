@@ -86,11 +86,24 @@ pub fn health_view(
     now: SystemTime,
 ) -> HealthView {
     let (rise, fall) = counts;
+    // Between an undrain and `rise` clean evaluations the machine still
+    // holds the drain as its reason; the node is rising, as after a start.
+    let (reason, detail) = match &status.reason {
+        Some(Reason::Drained) if !drained => (
+            Some("starting".to_owned()),
+            Some(format!("undrained; healthy after {rise} clean checks")),
+        ),
+        Some(reason) => (
+            Some(reason_word(reason).to_owned()),
+            Some(reason.to_string()),
+        ),
+        None => (None, None),
+    };
     HealthView {
         healthy: status.healthy,
         drained,
-        reason: status.reason.as_ref().map(|r| reason_word(r).to_owned()),
-        detail: status.reason.as_ref().map(ToString::to_string),
+        reason,
+        detail,
         pending: status.pending.as_ref().map(ToString::to_string),
         streak: status.streak,
         rise,

@@ -197,6 +197,8 @@ async fn health_drain_withdraws_at_once_and_undrain_rises() {
         !view.healthy && !view.drained,
         "undrain rises through `rise`"
     );
+    assert_eq!(view.reason.as_deref(), Some("starting"));
+    assert_eq!(view.summary(), "undrained; healthy after 3 clean checks");
     let now = fixture.monitor.sources.clock.now().0 / 1000;
     assert_eq!(run(&fixture.monitor, now + 1..now + 3), [false, true]);
 }
