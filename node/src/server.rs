@@ -28,7 +28,7 @@ use crate::dns::{self, Handled, Protocol, QueryHandler, SpecialRequest};
 use crate::health::{self, Monitor, WithHealth};
 use crate::manager::zone::ZoneOrigin;
 use crate::manager::{self, Command, Manager, Shared};
-use crate::metrics::{Health, Metrics, MetricsServer, SharedQueryCounter};
+use crate::metrics::{Metrics, MetricsServer, SharedQueryCounter};
 use crate::special;
 use crate::store::Store;
 use crate::zones::Zones;
@@ -144,6 +144,8 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
         Arc::new(Store::open(&config.node.data_dir).context("cannot open the data directory")?);
     let keys = tsig_keys(&config)?;
     let shared = Arc::new(Shared::default());
+    // The cluster as seen from here; health, ctl and metrics read it.
+    let cluster = Arc::new(ClusterShared::default());
     let metrics = Arc::new(metrics(&shared)?);
     let (writer, writer_thread) =
         manager::start_writer(store.clone()).context("cannot start the store writer")?;
@@ -180,10 +182,8 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
     start_udp(&config, &handler, &special_sender, &udp_stop, &metrics)?;
     start_tcp(&config, &handler, &special_sender, &stopping)?;
     drop(special_sender);
-    // Health and cluster observability (helper `health`): the monitor reads
-    // the zone views and the cluster status, answers drain / undrain /
-    // health / cluster members, and serves /healthz.
-    let cluster = Arc::new(ClusterShared::default());
+    // The health monitor reads the zone views and the cluster status,
+    // answers drain / undrain / health / cluster members, serves /healthz.
     let views = shared.clone();
     let monitor = health::start(
         &config,
@@ -353,13 +353,7 @@ async fn start_metrics(
     let server = MetricsServer::bind(listen)
         .await
         .with_context(|| format!("cannot listen for metrics on {listen}"))?;
-    let health = Box::new(move || {
-        let view = monitor.view();
-        match view.healthy {
-            true => Health::Healthy,
-            false => Health::Unhealthy(view.summary()),
-        }
-    });
+    let health = Box::new(move || monitor.healthz());
     tokio::spawn(async move {
         server
             .serve(metrics, health, async move {

@@ -148,6 +148,7 @@ fn unknown_keys_are_rejected_in_every_table() {
         "version = 1\n[node]\nid = \"n1\"\n[control]\npath = \"x\"\n",
         "version = 1\n[node]\nid = \"n1\"\n[metrics]\nport = 1\n",
         "version = 1\n[node]\nid = \"n1\"\n[log]\ncolor = true\n",
+        "version = 1\n[node]\nid = \"n1\"\n[health]\nflap = 1\n",
         "version = 1\n[node]\nid = \"n1\"\n[[tsig_key]]\nname = \"k\"\nsecrett = \"x\"\n",
     ];
     for text in tables {
@@ -283,6 +284,8 @@ fn global_values_are_checked() {
         ("[metrics]\nlisten = \"anywhere\"", "metrics: listen"),
         ("[log]\nformat = \"xml\"", "log: format"),
         ("[log]\nlevel = \"info,[\"", "log: level"),
+        ("[health]\nrise = 0", "health: rise"),
+        ("[health]\nmax_lag = \"-1s\"", "health: max_lag"),
         (
             "[zone_defaults]\nretry_min = \"2h\"",
             "zone_defaults: retry_min",

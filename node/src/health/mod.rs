@@ -124,6 +124,15 @@ impl Monitor {
         self.view.load_full()
     }
 
+    /// The latest verdict as `/healthz` serves it.
+    pub fn healthz(&self) -> crate::metrics::Health {
+        let view = self.view();
+        match view.healthy {
+            true => crate::metrics::Health::Healthy,
+            false => crate::metrics::Health::Unhealthy(view.summary()),
+        }
+    }
+
     /// Members and zones against the fleet, now.
     pub fn cluster_view(&self) -> ClusterView {
         let views = (self.sources.zones)();
