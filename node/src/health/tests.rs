@@ -400,3 +400,41 @@ fn health_metrics_show_the_families_with_their_labels() {
     assert!(text.contains("understudy_healthy 1"), "{text}");
     assert!(text.contains("understudy_health_reason{reason=\"starting\"} 0"));
 }
+
+#[test]
+fn health_alert_rules_name_only_metrics_the_node_exports() {
+    let fixture = fixture("health-rules", Some("prod"));
+    let views = Arc::clone(&fixture.views);
+    let metrics = Metrics::new(Box::new(move || views.lock().unwrap().clone())).unwrap();
+    let sampled = Arc::clone(&fixture.monitor);
+    metrics
+        .watch_cluster(
+            Box::new(move || sampled.sample()),
+            Arc::clone(&fixture.cluster),
+        )
+        .unwrap();
+    metrics
+        .transport()
+        .attach_gossip(Box::new(GossipCounters::default));
+    let exported: Vec<String> = metrics
+        .render()
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.split(' ').next())
+        .map(str::to_owned)
+        .collect();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy/prometheus/understudy.rules.yml");
+    let rules = std::fs::read_to_string(path).unwrap();
+    let mut named = 0;
+    for word in rules.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if word.starts_with("understudy_") {
+            named += 1;
+            assert!(
+                exported.iter().any(|name| name == word),
+                "{word} is not exported; exported: {exported:?}"
+            );
+        }
+    }
+    assert!(named >= 8, "the rules name {named} metrics");
+}
