@@ -137,9 +137,10 @@ fn health_drain_survives_a_restart_and_undrain_announces_again() {
 
     let (ok, text) = node.ctl(&["undrain"]);
     assert!(ok, "ctl undrain failed: {text}");
-    wait_until(RISE_BOUND, "/healthz turns 200 after undrain", || {
+    let rose = wait_until(RISE_BOUND, "/healthz turns 200 after undrain", || {
         healthz(&node) == (200, "healthy\n".into())
     });
+    eprintln!("undrain to /healthz 200: {} ms", rose.as_millis());
     exabgp.expect(&format!("announce route {PREFIX} next-hop self"));
     assert!(node.stop(), "clean shutdown:\n{}", node.log());
 }
