@@ -478,6 +478,10 @@ fn summary_lists_zones_and_listeners() {
         "{summary}"
     );
     assert!(summary.contains("zones     1"));
+    assert!(
+        summary.contains("health    rise 3, fall 3, max lag 1m, every 1s"),
+        "{summary}"
+    );
     assert!(summary.contains("example.com. from 192.0.2.1:53 key xfr-key."));
 }
 
