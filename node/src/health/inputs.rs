@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use understudy_proto::Name;
 use understudy_proto::answer::Freshness;
-use understudy_proto::health::{HealthStatus, Reason, ZoneHealth};
+use understudy_proto::health::{HealthConfig, HealthStatus, Reason, ZoneHealth};
 use understudy_proto::time::Timestamp;
 
 use crate::cluster::status::{ClusterStatus, MemberStatus, MemberZone};
@@ -81,11 +81,11 @@ pub fn reason_word(reason: &Reason) -> &'static str {
 pub fn health_view(
     status: &HealthStatus,
     drained: bool,
-    counts: (u32, u32),
+    config: &HealthConfig,
     since: SystemTime,
     now: SystemTime,
 ) -> HealthView {
-    let (rise, fall) = counts;
+    let HealthConfig { rise, fall, .. } = *config;
     // Between an undrain and `rise` clean evaluations the machine still
     // holds the drain as its reason; the node is rising, as after a start.
     let (reason, detail) = match &status.reason {

@@ -64,15 +64,12 @@ impl Monitor {
         let now = sources.clock.now();
         let machine = Health::new(settings.machine, now);
         let wall = sources.clock.wall(now);
-        let (rise, fall) = (settings.machine.rise, settings.machine.fall);
-        let mut view = inputs::health_view(
-            machine.status(),
-            drain.is_drained(),
-            (rise, fall),
-            wall,
-            wall,
-        );
-        if view.drained {
+        let drained = drain.is_drained();
+        let mut view =
+            inputs::health_view(machine.status(), drained, &settings.machine, wall, wall);
+        // The machine hears of a drain at its first evaluation; a drained
+        // node says so from the start.
+        if drained {
             view.reason = Some("drained".into());
             view.detail = Some("drained".into());
         }
@@ -103,11 +100,10 @@ impl Monitor {
         let changed = machine.evaluate(now, drained, zones);
         let verdict = machine.status();
         let clock = &self.sources.clock;
-        let (rise, fall) = (self.settings.machine.rise, self.settings.machine.fall);
         let view = Arc::new(inputs::health_view(
             verdict,
             drained,
-            (rise, fall),
+            &self.settings.machine,
             clock.wall(verdict.since),
             clock.wall(now),
         ));
