@@ -21,12 +21,14 @@ use understudy_proto::answer::{
 use understudy_proto::tsig::{Key, KeyRing};
 
 use crate::clock::Clock;
+use crate::cluster::status::ClusterShared;
 use crate::config::{Config, LogFormat};
 use crate::control::{self, ControlServer, Response};
 use crate::dns::{self, Handled, Protocol, QueryHandler, SpecialRequest};
+use crate::health::{self, Monitor, WithHealth};
 use crate::manager::zone::ZoneOrigin;
 use crate::manager::{self, Command, Manager, Shared};
-use crate::metrics::{Health, Metrics, MetricsServer, SharedQueryCounter};
+use crate::metrics::{Metrics, MetricsServer, SharedQueryCounter};
 use crate::special;
 use crate::store::Store;
 use crate::zones::Zones;
@@ -142,6 +144,8 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
         Arc::new(Store::open(&config.node.data_dir).context("cannot open the data directory")?);
     let keys = tsig_keys(&config)?;
     let shared = Arc::new(Shared::default());
+    // The cluster as seen from here; health, ctl and metrics read it.
+    let cluster = Arc::new(ClusterShared::default());
     let metrics = Arc::new(metrics(&shared)?);
     let (writer, writer_thread) =
         manager::start_writer(store.clone()).context("cannot start the store writer")?;
@@ -178,8 +182,20 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
     start_udp(&config, &handler, &special_sender, &udp_stop, &metrics)?;
     start_tcp(&config, &handler, &special_sender, &stopping)?;
     drop(special_sender);
-    start_control(&config, commands, stopping.clone())?;
-    start_metrics(&config, metrics, shared.clone(), stopping.clone()).await?;
+    // The health monitor reads the zone views and the cluster status,
+    // answers drain / undrain / health / cluster members, serves /healthz.
+    let views = shared.clone();
+    let monitor = health::start(
+        &config,
+        clock,
+        Box::new(move || views.views()),
+        cluster,
+        &metrics,
+        stopping.clone(),
+    )
+    .context("cannot set up health metrics")?;
+    start_control(&config, commands, monitor.clone(), stopping.clone())?;
+    start_metrics(&config, metrics, monitor, stopping.clone()).await?;
     tracing::info!(node = %config.node.id, region = %config.node.region, "understudy started");
 
     wait_for_signal().await;
@@ -304,6 +320,7 @@ fn start_tcp(
 fn start_control(
     config: &Config,
     commands: mpsc::Sender<Command>,
+    monitor: Arc<Monitor>,
     mut stopping: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let server = ControlServer::bind(&config.control.socket).with_context(|| {
@@ -312,7 +329,7 @@ fn start_control(
             config.control.socket.display()
         )
     })?;
-    let bridge = Arc::new(ControlBridge { commands });
+    let bridge = Arc::new(WithHealth::new(ControlBridge { commands }, monitor));
     tokio::spawn(async move {
         server
             .serve(
@@ -327,7 +344,7 @@ fn start_control(
 async fn start_metrics(
     config: &Config,
     metrics: Arc<Metrics>,
-    shared: Arc<Shared>,
+    monitor: Arc<Monitor>,
     mut stopping: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let Some(listen) = config.metrics.listen else {
@@ -336,7 +353,7 @@ async fn start_metrics(
     let server = MetricsServer::bind(listen)
         .await
         .with_context(|| format!("cannot listen for metrics on {listen}"))?;
-    let health = Box::new(move || health(&shared));
+    let health = Box::new(move || monitor.healthz());
     tokio::spawn(async move {
         server
             .serve(metrics, health, async move {
@@ -345,19 +362,6 @@ async fn start_metrics(
             .await
     });
     Ok(())
-}
-
-/// Healthy when every zone is loaded and none is expired.
-fn health(shared: &Shared) -> Health {
-    use crate::control::ZoneState;
-    let views = shared.views();
-    let mut problems = views
-        .iter()
-        .filter(|view| matches!(view.state, ZoneState::Loading | ZoneState::Expired));
-    match problems.next() {
-        None => Health::Healthy,
-        Some(view) => Health::Unhealthy(format!("zone {} is {}", view.zone, view.state.name())),
-    }
 }
 
 async fn wait_for_signal() {
