@@ -411,20 +411,21 @@ async fn an_unknown_version_is_answered_unsupported_and_the_client_falls_back() 
 }
 
 #[tokio::test]
-async fn a_malformed_request_is_reset() {
+async fn malformed_and_oversized_requests_are_reset() {
     let pair = Pair::serving(Arc::new(Zones::default()), 4).await;
-    let mut stream = pair
-        .client_endpoint()
-        .request(&pair.server, b"GET / HTTP/1.1\r\n\r\n")
-        .await
-        .unwrap();
-    let error = stream.read_to_end(1024).await.unwrap_err();
-    assert!(
-        error
-            .to_string()
-            .contains(&format!("code {}", super::STREAM_BAD_REQUEST)),
-        "{error}"
-    );
+    let oversized = vec![0u8; MAX_REQUEST_LEN + 1];
+    for request in [&b"GET / HTTP/1.1\r\n\r\n"[..], &oversized] {
+        let mut stream = pair
+            .client_endpoint()
+            .request(&pair.server, request)
+            .await
+            .unwrap();
+        let error = stream.read_to_end(1024).await.unwrap_err();
+        let code = format!("code {}", super::STREAM_BAD_REQUEST);
+        assert!(error.to_string().contains(&code), "{error}");
+    }
+    // The connection survives for proper requests.
+    assert!(pair.client.zone_list(&pair.server).await.is_ok());
     pair.close().await;
 }
 
