@@ -1,5 +1,13 @@
 //! Live drills against real `understudy` processes (`understudy-sim drill`,
 //! `understudy-sim demo`).
+//!
+//! The pieces: a built-in [`primary`], a [`fleet`] of node processes on
+//! 127.x.y.z loopback addresses, a [`prober`] that asks every node real DNS
+//! questions several times a second and polls `understudy ctl` for where
+//! each copy came from, a [`story`] told from those observations as they
+//! arrive, and a [`report`] (text, JSON, SVG) checked against expectations.
+
+pub mod primary;
 
 /// Arguments of `understudy-sim drill`.
 #[derive(Debug, clap::Args)]
