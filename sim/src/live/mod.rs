@@ -7,6 +7,7 @@
 //! each copy came from, a [`story`] told from those observations as they
 //! arrive, and a [`report`] (text, JSON, SVG) checked against expectations.
 
+pub mod fleet;
 pub mod primary;
 
 /// Arguments of `understudy-sim drill`.
