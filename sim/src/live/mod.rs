@@ -8,7 +8,9 @@
 //! arrive, and a [`report`] (text, JSON, SVG) checked against expectations.
 
 pub mod fleet;
+pub mod observe;
 pub mod primary;
+pub mod prober;
 
 /// Arguments of `understudy-sim drill`.
 #[derive(Debug, clap::Args)]

@@ -9,5 +9,5 @@ mod server;
 pub mod zone;
 
 pub use respond::{Reply, Served, respond};
-pub use server::{Primary, PrimaryConfig, PrimaryError, ServedTransfer};
+pub use server::{History, Primary, PrimaryConfig, PrimaryError, ServedTransfer};
 pub use zone::{SoaTimers, ZoneError, ZoneHistory, serial_owner, serial_text};

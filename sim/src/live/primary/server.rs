@@ -160,6 +160,12 @@ impl Primary {
         lock(&self.state).transfers.clone()
     }
 
+    /// A handle that tells, from any task, which serials the primary
+    /// published and which is the newest.
+    pub fn history(&self) -> History {
+        History(self.state.clone())
+    }
+
     fn notify(&mut self) {
         let (zone, soa) = {
             let state = lock(&self.state);
@@ -188,6 +194,28 @@ impl std::fmt::Debug for Primary {
             .field("listen", &self.config.listen)
             .field("up", &self.is_up())
             .finish_non_exhaustive()
+    }
+}
+
+/// Read access to the primary's published serials.
+#[derive(Clone)]
+pub struct History(Arc<Mutex<State>>);
+
+impl History {
+    /// Whether the primary ever published `serial`.
+    pub fn produced(&self, serial: u32) -> bool {
+        lock(&self.0).zone.produced(serial)
+    }
+
+    /// The newest serial.
+    pub fn serial(&self) -> u32 {
+        lock(&self.0).zone.serial()
+    }
+}
+
+impl std::fmt::Debug for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("History").field(&self.serial()).finish()
     }
 }
 
