@@ -11,6 +11,7 @@ pub mod fleet;
 pub mod observe;
 pub mod primary;
 pub mod prober;
+pub mod report;
 
 /// Arguments of `understudy-sim drill`.
 #[derive(Debug, clap::Args)]

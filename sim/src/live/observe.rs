@@ -102,6 +102,19 @@ pub enum MarkKind {
     Heal,
 }
 
+/// A transfer the primary served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrimaryTransfer {
+    /// Milliseconds since the drill started.
+    pub at_ms: u64,
+    /// The node it went to, when the client was one.
+    pub node: Option<usize>,
+    /// `axfr` or `ixfr`.
+    pub kind: String,
+    /// The serial transferred.
+    pub serial: u32,
+}
+
 /// A node of the drill, for reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NodeInfo {
@@ -124,10 +137,13 @@ pub struct Observations {
     pub marks: Vec<Mark>,
     /// The primary's serial history: (ms, serial), the first at 0.
     pub serials: Vec<(u64, u32)>,
-    /// Transfers the primary served: (client node index or none, kind).
-    pub primary_transfers: Vec<(Option<usize>, String)>,
+    /// Transfers the primary served.
+    pub primary_transfers: Vec<PrimaryTransfer>,
     /// Milliseconds the drill ran.
     pub duration_ms: u64,
+    /// From when availability counts: once every node first served the
+    /// zone (before that, nodes are still loading it).
+    pub steady_from_ms: u64,
 }
 
 impl Observations {
@@ -233,6 +249,11 @@ impl Recorder {
         self.start.elapsed().as_millis() as u64
     }
 
+    /// Milliseconds from the start to `at`.
+    pub fn ms_of(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.start).as_millis() as u64
+    }
+
     /// Locks the record.
     pub fn lock(&self) -> MutexGuard<'_, Observations> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -255,6 +276,12 @@ impl Recorder {
     pub fn primary_serial(&self, serial: u32) {
         let at = self.now_ms();
         self.lock().serials.push((at, serial));
+    }
+
+    /// Availability counts from now on.
+    pub fn steady(&self) {
+        let at = self.now_ms();
+        self.lock().steady_from_ms = at;
     }
 
     /// A copy of everything so far, its duration set to now.

@@ -55,6 +55,9 @@ pub struct ServedTransfer {
     pub kind: Served,
     /// The serial transferred.
     pub serial: u32,
+    /// When it was served.
+    #[serde(skip)]
+    pub at: std::time::Instant,
 }
 
 struct State {
@@ -241,6 +244,7 @@ fn handle(state: &Mutex<State>, bytes: &[u8], tcp: bool, client: IpAddr) -> Vec<
             client,
             kind: reply.served,
             serial,
+            at: std::time::Instant::now(),
         });
     }
     reply.messages
