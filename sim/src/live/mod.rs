@@ -7,11 +7,14 @@
 //! each copy came from, a [`story`] told from those observations as they
 //! arrive, and a [`report`] (text, JSON, SVG) checked against expectations.
 
+pub mod demo;
+pub mod driver;
 pub mod fleet;
 pub mod observe;
 pub mod primary;
 pub mod prober;
 pub mod report;
+pub mod story;
 
 /// Arguments of `understudy-sim drill`.
 #[derive(Debug, clap::Args)]
@@ -19,7 +22,15 @@ pub struct DrillArgs {}
 
 /// Arguments of `understudy-sim demo`.
 #[derive(Debug, clap::Args)]
-pub struct DemoArgs {}
+pub struct DemoArgs {
+    /// Directory for configs, data, logs, the report and the picture
+    /// [default: a fresh directory under the temporary directory].
+    #[arg(long)]
+    pub work: Option<std::path::PathBuf>,
+    /// Print the final report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Runs `understudy-sim drill`.
 pub fn drill(_args: DrillArgs) -> anyhow::Result<std::process::ExitCode> {
@@ -27,6 +38,9 @@ pub fn drill(_args: DrillArgs) -> anyhow::Result<std::process::ExitCode> {
 }
 
 /// Runs `understudy-sim demo`.
-pub fn demo(_args: DemoArgs) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("the demo is not built yet")
+pub fn demo(args: DemoArgs) -> anyhow::Result<std::process::ExitCode> {
+    demo::run(&demo::DemoOptions {
+        work: args.work,
+        json: args.json,
+    })
 }

@@ -107,6 +107,13 @@ pub fn node_config(
     if let Some((name, _)) = &zone.tsig {
         let _ = writeln!(text, "tsig_key = {}", quote(name));
     }
+    // From the node's own address, so that the primary can tell nodes
+    // apart and a partition by address range cuts transfers too.
+    let _ = writeln!(
+        text,
+        "transfer_source = {}",
+        quote(&node.dns.ip().to_string())
+    );
     if let Some((files, seeds)) = cluster {
         write_cluster(&mut text, node, files, seeds);
     }

@@ -39,9 +39,11 @@ pub struct Report {
     pub primary_serials: Vec<u32>,
     /// Probes sent in all.
     pub probes: usize,
-    /// Answers that were not data the primary produced (wrong RCODE,
-    /// unknown serial, mismatched TXT).
-    pub incorrect_answers: usize,
+    /// NOERROR answers carrying data the primary never published (an
+    /// unknown serial, a TXT of another version), once steady.
+    pub wrong_answers: usize,
+    /// Answers with an error RCODE (SERVFAIL, REFUSED…), once steady.
+    pub error_answers: usize,
     /// One entry per region.
     pub regions: Vec<RegionReport>,
     /// One entry per change and per heal.

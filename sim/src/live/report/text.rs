@@ -9,8 +9,14 @@ pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Report of {} ({:.1}s, {} probes, primary serials {:?})",
-        report.name, report.duration_s, report.probes, report.primary_serials
+        "Report of {} ({:.1}s, {} probes, primary serials {:?}; once steady: {} wrong answers, \
+         {} error answers)",
+        report.name,
+        report.duration_s,
+        report.probes,
+        report.primary_serials,
+        report.wrong_answers,
+        report.error_answers
     );
     let _ = writeln!(
         out,
