@@ -95,11 +95,7 @@ async fn demo(options: &DemoOptions) -> anyhow::Result<ExitCode> {
     }
     println!("Timeline picture: {}", finished.svg_path.display());
     println!("Node logs, configs and data: {}", setup.work.display());
-    Ok(if finished.report.passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(ExitCode::from(report::exit_status(&finished.report)))
 }
 
 fn introduce(drill: &Drill) {

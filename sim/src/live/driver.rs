@@ -306,6 +306,29 @@ impl Drill {
         .await
     }
 
+    /// Waits until `ctl` on `node` reports where its copy of `serial` came
+    /// from, reported since the node's last fault or heal; the source, or
+    /// none after `timeout`.
+    pub async fn wait_source(&self, node: usize, serial: u32, timeout: Duration) -> Option<String> {
+        let since = {
+            let observations = self.recorder.lock();
+            let mut marks = observations.marks.iter().rev();
+            marks
+                .find(|m| m.nodes.contains(&node))
+                .map_or(0, |m| m.at_ms)
+        };
+        let found = |o: &Observations| {
+            o.sources
+                .iter()
+                .rev()
+                .take_while(|s| s.at_ms > since)
+                .find(|s| s.node == node && s.serial == Some(serial))
+                .map(|s| s.source.clone())
+        };
+        let reported = self.wait_for(timeout, |o| found(o).is_some()).await;
+        reported.then(|| found(&self.recorder.lock())).flatten()
+    }
+
     async fn wait_for(&self, timeout: Duration, done: impl Fn(&Observations) -> bool) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {

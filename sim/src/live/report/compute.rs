@@ -8,7 +8,7 @@ use crate::live::observe::{MarkKind, Observations, Outcome, Probe};
 /// Region availability is judged per window of this many milliseconds: a
 /// region is available in a window when one of its nodes answered
 /// correctly in it.
-const WINDOW_MS: u64 = 500;
+const WINDOW_MS: u64 = 250;
 
 /// The report of `observations` named `name`, checked against `expect`.
 pub fn build(name: &str, observations: &Observations, expect: &Expectations) -> Report {

@@ -5,6 +5,8 @@
 
 mod compute;
 mod svg;
+#[cfg(test)]
+mod tests;
 mod text;
 
 use serde::Serialize;
@@ -103,6 +105,12 @@ pub struct Check {
     pub passed: bool,
     /// What was observed.
     pub observed: String,
+}
+
+/// The process exit status of a drill with this report: 0 when every
+/// expectation held, 1 otherwise.
+pub fn exit_status(report: &Report) -> u8 {
+    u8::from(!report.passed)
 }
 
 impl Report {
