@@ -8,8 +8,10 @@
 //! arrive, and a [`report`] (text, JSON, SVG) checked against expectations.
 
 pub mod demo;
+pub mod drill;
 pub mod driver;
 pub mod fleet;
+pub mod netfilter;
 pub mod observe;
 pub mod primary;
 pub mod prober;
@@ -18,7 +20,23 @@ pub mod story;
 
 /// Arguments of `understudy-sim drill`.
 #[derive(Debug, clap::Args)]
-pub struct DrillArgs {}
+pub struct DrillArgs {
+    /// A scenario file (see `sim/scenarios/`).
+    pub scenario: std::path::PathBuf,
+    /// Seconds after the start at which the scenario's last step happens:
+    /// longer timelines are compressed, SOA timers with them.
+    #[arg(long, default_value_t = 20)]
+    pub budget: u64,
+    /// Directory for configs, data, logs, the report and the picture.
+    #[arg(long)]
+    pub work: Option<std::path::PathBuf>,
+    /// Print the final report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not tell the story as it happens.
+    #[arg(long)]
+    pub quiet: bool,
+}
 
 /// Arguments of `understudy-sim demo`.
 #[derive(Debug, clap::Args)]
@@ -33,8 +51,14 @@ pub struct DemoArgs {
 }
 
 /// Runs `understudy-sim drill`.
-pub fn drill(_args: DrillArgs) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("live drills are not built yet")
+pub fn drill(args: DrillArgs) -> anyhow::Result<std::process::ExitCode> {
+    drill::run(&drill::DrillOptions {
+        scenario: args.scenario,
+        budget: std::time::Duration::from_secs(args.budget.max(1)),
+        work: args.work,
+        json: args.json,
+        quiet: args.quiet,
+    })
 }
 
 /// Runs `understudy-sim demo`.

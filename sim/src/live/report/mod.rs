@@ -11,7 +11,7 @@ mod text;
 
 use serde::Serialize;
 
-pub use compute::build;
+pub use compute::{build, node_up_at_end};
 pub use svg::render as svg;
 pub use text::render as text;
 
@@ -94,6 +94,9 @@ pub struct Convergence {
     pub regions: Vec<(String, Option<f64>)>,
     /// Transfers the primary served between this event and the next.
     pub primary_transfers: usize,
+    /// The primary was away or links were cut at the time: convergence is
+    /// then checked from the heal, not from this event.
+    pub during_faults: bool,
 }
 
 /// One expectation and whether it held.

@@ -64,9 +64,14 @@ pub fn render(report: &Report) -> String {
                 None => format!("{region} never"),
             })
             .collect();
+        let during = if event.during_faults {
+            "; faults active, checked from the heal"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "  {:>6.1}s {:<28} serial {:<3} {}  ({} transfers from the primary)",
+            "  {:>6.1}s {:<40} serial {:<3} {}  ({} transfers from the primary{during})",
             event.at_s,
             event.event,
             event.serial,
