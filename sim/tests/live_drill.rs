@@ -82,4 +82,5 @@ async fn kill_and_restart_keep_serving_the_newest_serial() {
         .any(|p| p.node == 2 && p.outcome == Outcome::Refused);
     assert!(refused, "probes of the killed node were refused");
     assert!(finished.svg_path.is_file());
+    let _ = std::fs::remove_dir_all(&setup.work);
 }

@@ -96,6 +96,7 @@ async fn freeze_crash_and_restart_run_live_and_pass() {
         "{events:?}"
     );
     assert!(std::fs::read_to_string(svg).unwrap().contains("freeze b-1"));
+    let _ = std::fs::remove_dir_all(work);
 }
 
 /// Needs root and nft: a machine without them fails this test (the test

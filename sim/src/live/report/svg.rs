@@ -69,12 +69,36 @@ pub fn render(title: &str, observations: &Observations) -> String {
             escape(&mark.label)
         );
     }
+    let legend_y = bottom + 14.0;
+    let mut legend_x = LEFT;
+    for (_, serial) in &observations.serials {
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{legend_x}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{}\"/>\
+             <text x=\"{}\" y=\"{legend_y}\">serial {serial}</text>",
+            legend_y - 9.0,
+            colour_of(observations, *serial),
+            legend_x + 13.0
+        );
+        legend_x += 70.0;
+    }
     let _ = writeln!(
         svg,
-        "<text x=\"{LEFT}\" y=\"{}\">colour = serial answered; grey = no answer; red = wrong \
-         answer; dashed: faults (red), heals (green), changes (black)</text>",
-        bottom + 14.0
+        "<text x=\"{legend_x}\" y=\"{legend_y}\">grey: no answer; red: wrong answer; dashed: \
+         faults (red), heals (green), changes (black)</text>"
     );
+    let step = tick_step(observations.duration_ms);
+    let mut tick = 0;
+    while tick <= observations.duration_ms {
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{}\" fill=\"#666666\">{}s</text>",
+            x(tick),
+            TOP - 8.0,
+            tick / 1_000
+        );
+        tick += step;
+    }
     svg.push_str("</svg>\n");
     svg
 }
@@ -107,6 +131,11 @@ fn bars(observations: &Observations, node: usize) -> Vec<(u64, u64, String, Stri
         }
     }
     bars
+}
+
+/// Milliseconds between two time labels: about ten labels, whole seconds.
+fn tick_step(duration_ms: u64) -> u64 {
+    (duration_ms / 10).div_ceil(1_000).max(1) * 1_000
 }
 
 fn colour_of(observations: &Observations, serial: u32) -> String {
