@@ -72,7 +72,8 @@ async fn freeze_crash_and_restart_run_live_and_pass() {
     );
     let plan = plan(&scenario, Duration::from_secs(20));
     assert_eq!(plan.factor, 1.0);
-    let (report, svg) = execute(&scenario, &plan, fresh_work_dir(), false)
+    let work = fresh_work_dir();
+    let (report, svg) = execute(&scenario, &plan, work.clone(), false)
         .await
         .unwrap();
     assert!(report.passed, "{}", report.json());
@@ -120,7 +121,8 @@ async fn a_partitioned_region_stays_behind_until_the_heal() {
         r#"converge = "10s""#,
     );
     let plan = plan(&scenario, Duration::from_secs(20));
-    let (report, _) = execute(&scenario, &plan, fresh_work_dir(), false)
+    let work = fresh_work_dir();
+    let (report, _) = execute(&scenario, &plan, work.clone(), false)
         .await
         .unwrap();
     assert!(report.passed, "{}", report.json());
