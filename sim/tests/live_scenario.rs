@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use understudy_sim::live::drill::{execute, plan};
 use understudy_sim::live::driver::fresh_work_dir;
+use understudy_sim::live::fleet::NetworkMode;
+use understudy_sim::live::namespaces::Namespaces;
 use understudy_sim::live::netfilter::Partitions;
 use understudy_sim::scenario::Scenario;
 
@@ -73,7 +75,7 @@ async fn freeze_crash_and_restart_run_live_and_pass() {
     let plan = plan(&scenario, Duration::from_secs(20));
     assert_eq!(plan.factor, 1.0);
     let work = fresh_work_dir();
-    let (report, svg) = execute(&scenario, &plan, work.clone(), false)
+    let (report, svg) = execute(&scenario, &plan, work.clone(), NetworkMode::Loopback, false)
         .await
         .unwrap();
     assert!(report.passed, "{}", report.json());
@@ -103,8 +105,23 @@ async fn freeze_crash_and_restart_run_live_and_pass() {
 /// Needs root and nft: a machine without them fails this test (the test
 /// command installs nftables).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_partitioned_region_stays_behind_until_the_heal() {
+async fn a_partitioned_region_stays_behind_until_the_heal_on_loopback() {
     Partitions::available().expect("this test needs root and nft (apt-get install nftables)");
+    partition_drill(NetworkMode::Loopback).await;
+}
+
+/// Needs root, nft and ip (iproute2); fails without them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_region_stays_behind_until_the_heal_in_namespaces() {
+    Partitions::available().expect("this test needs root and nft (apt-get install nftables)");
+    assert!(
+        Namespaces::available(),
+        "this test needs root and ip netns (iproute2)"
+    );
+    partition_drill(NetworkMode::Namespaces).await;
+}
+
+async fn partition_drill(network: NetworkMode) {
     let scenario = scenario(
         r#"
         [[timeline]]
@@ -122,7 +139,7 @@ async fn a_partitioned_region_stays_behind_until_the_heal() {
     );
     let plan = plan(&scenario, Duration::from_secs(20));
     let work = fresh_work_dir();
-    let (report, _) = execute(&scenario, &plan, work.clone(), false)
+    let (report, _) = execute(&scenario, &plan, work.clone(), network, false)
         .await
         .unwrap();
     assert!(report.passed, "{}", report.json());

@@ -11,7 +11,10 @@ use tokio::task::JoinHandle;
 use understudy_proto::Name;
 use understudy_proto::tsig::Key;
 
-use super::fleet::{AddressPlan, Fleet, FleetPlan, NodeSpec, ZoneSettings, binary, free_port};
+use super::fleet::{
+    AddressPlan, Fleet, FleetPlan, NetworkMode, NodeSpec, ZoneSettings, binary, free_port,
+};
+use super::namespaces::Namespaces;
 use super::observe::{MarkKind, NodeInfo, Observations, Recorder};
 use super::primary::{Primary, PrimaryConfig, SoaTimers};
 use super::prober::{self, ProbeSettings};
@@ -39,6 +42,8 @@ pub struct Setup {
     pub probe_interval: Duration,
     /// Tell the story on stdout as it happens.
     pub story: bool,
+    /// Loopback, or a network namespace per region (root only).
+    pub network: NetworkMode,
 }
 
 impl Setup {
@@ -55,6 +60,7 @@ impl Setup {
             work: fresh_work_dir(),
             probe_interval: Duration::from_millis(200),
             story: false,
+            network: NetworkMode::Loopback,
         }
     }
 }
@@ -78,6 +84,8 @@ pub struct Drill {
     recorder: Recorder,
     primary: Primary,
     fleet: Fleet,
+    // After `fleet`: the processes die before their namespaces go.
+    namespaces: Option<Namespaces>,
     specs: Vec<NodeSpec>,
     tasks: Vec<JoinHandle<()>>,
     story: Option<std::thread::JoinHandle<Vec<String>>>,
@@ -89,7 +97,14 @@ impl Drill {
     /// Starts the primary and every node, and probing.
     pub async fn start(setup: &Setup) -> anyhow::Result<Drill> {
         let binary = binary::find()?;
-        let addresses = AddressPlan::new();
+        let addresses = AddressPlan::new(setup.network);
+        let namespaces = match setup.network {
+            NetworkMode::Loopback => None,
+            NetworkMode::Namespaces => {
+                let counts: Vec<usize> = setup.regions.iter().map(|(_, n)| *n).collect();
+                Some(Namespaces::create(addresses, &counts)?)
+            }
+        };
         let primary_addr = SocketAddr::from((addresses.primary(), free_port(addresses.primary())?));
         let tsig = setup.tsig.then(fresh_key).transpose()?;
         let plan = FleetPlan {
@@ -136,12 +151,14 @@ impl Drill {
             timeout: Duration::from_millis(300),
             status_interval: Duration::from_millis(700),
             binary,
+            source: addresses.prober(),
         };
         let tasks = prober::spawn(&recorder, &primary.history(), &specs, &settings);
         Ok(Drill {
             recorder,
             primary,
             fleet,
+            namespaces,
             specs,
             tasks,
             story,
@@ -165,6 +182,11 @@ impl Drill {
     /// The address block of this drill.
     pub fn addresses(&self) -> AddressPlan {
         self.addresses
+    }
+
+    /// Whether regions run in network namespaces of their own.
+    pub fn in_namespaces(&self) -> bool {
+        self.namespaces.is_some()
     }
 
     /// The work directory.

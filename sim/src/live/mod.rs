@@ -11,6 +11,7 @@ pub mod demo;
 pub mod drill;
 pub mod driver;
 pub mod fleet;
+pub mod namespaces;
 pub mod netfilter;
 pub mod observe;
 pub mod primary;
@@ -36,6 +37,11 @@ pub struct DrillArgs {
     /// Do not tell the story as it happens.
     #[arg(long)]
     pub quiet: bool,
+    /// `loopback`, or `namespaces`: one network namespace per region joined
+    /// by a bridge (root) [default: namespaces when the scenario cuts links
+    /// and they are available, else loopback].
+    #[arg(long, value_enum)]
+    pub network: Option<fleet::NetworkMode>,
 }
 
 /// Arguments of `understudy-sim demo`.
@@ -58,6 +64,7 @@ pub fn drill(args: DrillArgs) -> anyhow::Result<std::process::ExitCode> {
         work: args.work,
         json: args.json,
         quiet: args.quiet,
+        network: args.network,
     })
 }
 

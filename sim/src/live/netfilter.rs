@@ -1,8 +1,10 @@
 //! True partitions between regions with nftables: as every address of a
 //! drill sits in its own /24 per region (see `fleet::AddressPlan`), a
-//! partition is a set of drop rules between address ranges, in an `inet`
-//! table of this drill's own, hooked at `input` so that dropped packets are
-//! lost silently as on a cut link. Needs root and the `nft` tool.
+//! partition is a set of drop rules between address ranges, in tables of
+//! this drill's own: `inet` at `input` (on loopback, and for the primary on
+//! the bridge) and, with namespaces, `bridge` at `forward` (between
+//! regions) and `inet` at `output` (from the primary). Packets are dropped
+//! silently, as on a cut link. Needs root and the `nft` tool.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -25,6 +27,7 @@ pub type Cut = (String, String);
 #[derive(Debug)]
 pub struct Partitions {
     table: String,
+    bridged: bool,
     cuts: Vec<Cut>,
 }
 
@@ -46,11 +49,13 @@ impl Partitions {
         Ok(())
     }
 
-    /// Creates the drill's table, empty.
-    pub fn new(name: &str) -> Result<Partitions, NetfilterError> {
+    /// Creates the drill's tables, empty; `bridged` when regions are
+    /// namespaces on a bridge.
+    pub fn new(name: &str, bridged: bool) -> Result<Partitions, NetfilterError> {
         Partitions::available()?;
         let partitions = Partitions {
             table: format!("understudy_drill_{name}"),
+            bridged,
             cuts: Vec::new(),
         };
         partitions.apply()?;
@@ -87,13 +92,16 @@ impl Partitions {
     /// Replaces the table's rules with the current cuts, atomically (one
     /// `nft -f` transaction).
     fn apply(&self) -> Result<(), NetfilterError> {
-        run_nft(&script(&self.table, &self.cuts))
+        run_nft(&script(&self.table, &self.cuts, self.bridged))
     }
 }
 
 impl Drop for Partitions {
     fn drop(&mut self) {
         let _ = run_nft(&format!("delete table inet {}\n", self.table));
+        if self.bridged {
+            let _ = run_nft(&format!("delete table bridge {}\n", self.table));
+        }
     }
 }
 
@@ -105,18 +113,32 @@ fn ordered(a: &str, b: &str) -> Cut {
     }
 }
 
-/// The nft script that (re)creates the table with one drop rule per
-/// direction of each cut.
-pub fn script(table: &str, cuts: &[Cut]) -> String {
-    let mut text = format!(
-        "table inet {table} {{}}\ndelete table inet {table}\n\
-         table inet {table} {{\n  chain input {{\n    type filter hook input priority -10; policy accept;\n"
-    );
+/// The nft script that (re)creates the tables with one drop rule per
+/// direction of each cut in each chain.
+pub fn script(table: &str, cuts: &[Cut], bridged: bool) -> String {
+    let mut rules = String::new();
     for (a, b) in cuts {
-        text.push_str(&format!("    ip saddr {a} ip daddr {b} drop\n"));
-        text.push_str(&format!("    ip saddr {b} ip daddr {a} drop\n"));
+        rules.push_str(&format!("    ip saddr {a} ip daddr {b} drop\n"));
+        rules.push_str(&format!("    ip saddr {b} ip daddr {a} drop\n"));
     }
-    text.push_str("  }\n}\n");
+    let chain = |name: &str, hook: &str| {
+        format!(
+            "  chain {name} {{\n    type filter hook {hook} priority -10; policy accept;\n{rules}  }}\n"
+        )
+    };
+    let mut text =
+        format!("table inet {table} {{}}\ndelete table inet {table}\ntable inet {table} {{\n");
+    text.push_str(&chain("input", "input"));
+    if bridged {
+        text.push_str(&chain("output", "output"));
+    }
+    text.push_str("}\n");
+    if bridged {
+        text.push_str(&format!(
+            "table bridge {table} {{}}\ndelete table bridge {table}\ntable bridge {table} {{\n{}}}\n",
+            chain("forward", "forward")
+        ));
+    }
     text
 }
 
@@ -151,9 +173,18 @@ mod tests {
     #[test]
     fn script_drops_both_directions_of_each_cut() {
         let cuts = vec![ordered("127.9.2.0/24", "127.9.0.0/24")];
-        let text = script("understudy_drill_t", &cuts);
+        let text = script("understudy_drill_t", &cuts, false);
         assert!(text.contains("ip saddr 127.9.0.0/24 ip daddr 127.9.2.0/24 drop"));
         assert!(text.contains("ip saddr 127.9.2.0/24 ip daddr 127.9.0.0/24 drop"));
         assert!(text.starts_with("table inet understudy_drill_t {}\ndelete table"));
+        assert!(!text.contains("bridge"));
+        let bridged = script("understudy_drill_t", &cuts, true);
+        assert_eq!(
+            bridged
+                .matches("127.9.0.0/24 ip daddr 127.9.2.0/24 drop")
+                .count(),
+            3
+        );
+        assert!(bridged.contains("table bridge understudy_drill_t {\n  chain forward"));
     }
 }

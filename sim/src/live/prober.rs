@@ -29,6 +29,8 @@ pub struct ProbeSettings {
     pub status_interval: Duration,
     /// The `understudy` binary (for `ctl`).
     pub binary: PathBuf,
+    /// The address to ask from.
+    pub source: std::net::Ipv4Addr,
 }
 
 /// Starts probing and polling every node; abort the handles to stop.
@@ -85,7 +87,7 @@ async fn probe_once(
     settings: &ProbeSettings,
     history: &History,
 ) -> Outcome {
-    let Ok(socket) = UdpSocket::bind("127.0.0.1:0").await else {
+    let Ok(socket) = UdpSocket::bind(SocketAddr::from((settings.source, 0))).await else {
         return Outcome::Timeout;
     };
     if socket.connect(target).await.is_err() {

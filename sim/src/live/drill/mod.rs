@@ -13,7 +13,8 @@ use std::time::Duration;
 pub use plan::{LiveAction, LivePlan, LiveStep, plan};
 
 use super::driver::{Drill, Setup, fresh_work_dir};
-use super::fleet::AddressPlan;
+use super::fleet::{AddressPlan, NetworkMode};
+use super::namespaces::Namespaces;
 use super::netfilter::Partitions;
 use super::observe::MarkKind;
 use super::report::{self, Report};
@@ -32,6 +33,9 @@ pub struct DrillOptions {
     pub json: bool,
     /// Do not tell the story as it happens.
     pub quiet: bool,
+    /// How to network the processes; `None`: a namespace per region when
+    /// the scenario cuts links and namespaces are available, else loopback.
+    pub network: Option<NetworkMode>,
 }
 
 /// Exit status of a scenario that needs what this machine lacks.
@@ -56,7 +60,9 @@ pub fn run(options: &DrillOptions) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let work = options.work.clone().unwrap_or_else(fresh_work_dir);
-    let (report, svg) = runtime.block_on(execute(&scenario, &plan, work, !options.quiet))?;
+    let network = options.network.unwrap_or_else(|| default_network(&plan));
+    let (report, svg) =
+        runtime.block_on(execute(&scenario, &plan, work, network, !options.quiet))?;
     if options.json {
         println!("{}", report.json());
     } else {
@@ -66,11 +72,21 @@ pub fn run(options: &DrillOptions) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(report::exit_status(&report)))
 }
 
+/// A namespace per region for scenarios that cut links, when available.
+pub fn default_network(plan: &LivePlan) -> NetworkMode {
+    if plan.needs_partitions() && Namespaces::available() {
+        NetworkMode::Namespaces
+    } else {
+        NetworkMode::Loopback
+    }
+}
+
 /// Runs `plan` live; the report and the path of its picture.
 pub async fn execute(
     scenario: &Scenario,
     plan: &LivePlan,
     work: PathBuf,
+    network: NetworkMode,
     story: bool,
 ) -> anyhow::Result<(Report, PathBuf)> {
     let mut setup = Setup::new(plan.regions.clone());
@@ -78,12 +94,14 @@ pub async fn execute(
     setup.expiry_policy = plan.expiry_policy.clone();
     setup.work = work;
     setup.story = story;
+    setup.network = network;
+    let mut drill = Drill::start(&setup).await?;
     let mut partitions = if plan.needs_partitions() {
-        Some(Partitions::new(&format!("{}", std::process::id()))?)
+        let name = drill.addresses().block().to_string();
+        Some(Partitions::new(&name, network == NetworkMode::Namespaces)?)
     } else {
         None
     };
-    let mut drill = Drill::start(&setup).await?;
     if story {
         introduce(scenario, plan, &drill);
     }
@@ -114,7 +132,7 @@ pub async fn execute(
 fn introduce(scenario: &Scenario, plan: &LivePlan, drill: &Drill) {
     println!("drill {}: {}", scenario.name, scenario.description);
     println!(
-        "  {} nodes in {} regions on loopback, time x{:.4} (SOA refresh {}s, retry {}s, expire {}s, policy {})",
+        "  {} nodes in {} regions, time x{:.4} (SOA refresh {}s, retry {}s, expire {}s, policy {})",
         drill.nodes().len(),
         plan.regions.len(),
         plan.factor,
@@ -126,6 +144,12 @@ fn introduce(scenario: &Scenario, plan: &LivePlan, drill: &Drill) {
     for note in &plan.notes {
         println!("  not reproduced live: {note}");
     }
+    let network = if drill.in_namespaces() {
+        "a network namespace per region, joined by a bridge"
+    } else {
+        "loopback addresses"
+    };
+    println!("  network: {network}");
     println!("  work directory: {}\n", drill.work().display());
 }
 

@@ -47,6 +47,8 @@ pub struct NodeSpec {
     pub quic: SocketAddr,
     /// The node's directory (config, data, control socket, log).
     pub dir: PathBuf,
+    /// The network namespace it runs in, if not this one.
+    pub namespace: Option<String>,
 }
 
 impl NodeSpec {
@@ -171,6 +173,7 @@ mod tests {
             gossip: "127.100.1.1:5301".parse().unwrap(),
             quic: "127.100.1.1:5302".parse().unwrap(),
             dir: PathBuf::from("/tmp/x \"y\""),
+            namespace: None,
         };
         let zone = ZoneSettings {
             name: "drill.example.".into(),

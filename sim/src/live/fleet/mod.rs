@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-pub use addresses::{AddressPlan, free_port};
+pub use addresses::{AddressPlan, NetworkMode, free_port};
 pub use config::{ClusterFiles, NodeSpec, ZoneSettings, node_config};
 
 /// Why the fleet could not be set up or driven.
@@ -143,7 +143,16 @@ impl Fleet {
             .open(node.spec.log_path())
             .map_err(io("opening a node log"))?;
         let err = log.try_clone().map_err(io("opening a node log"))?;
-        let child = Command::new(&binary)
+        let mut command = match &node.spec.namespace {
+            // `ip netns exec` execs the binary: the child's pid is the node's.
+            Some(namespace) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", namespace]).arg(&binary);
+                command
+            }
+            None => Command::new(&binary),
+        };
+        let child = command
             .arg("run")
             .arg("--config")
             .arg(node.spec.config_path())
@@ -267,12 +276,15 @@ fn node_specs(
     for (region_index, (region, count)) in plan.regions.iter().enumerate() {
         for index in 0..*count {
             let ip = addresses.node(region_index, index);
-            let port = || free_port(ip).map_err(io(format!("finding a free port on {ip}")));
+            let [dns, gossip, quic] = addresses
+                .node_ports(ip)
+                .map_err(io(format!("finding free ports on {ip}")))?;
             let id = format!("{region}-{}", index + 1);
             specs.push(NodeSpec {
-                dns: SocketAddr::from((ip, port()?)),
-                gossip: SocketAddr::from((ip, port()?)),
-                quic: SocketAddr::from((ip, port()?)),
+                dns: SocketAddr::from((ip, dns)),
+                gossip: SocketAddr::from((ip, gossip)),
+                quic: SocketAddr::from((ip, quic)),
+                namespace: addresses.namespace(region_index),
                 dir: work.join(&id),
                 region: region.clone(),
                 region_index,
