@@ -110,23 +110,44 @@ pub async fn execute(
         println!("(not every node loaded serial 1 within 30s; starting anyway)");
     }
     drill.recorder().steady();
+    let interrupted = tokio::select! {
+        result = run_steps(&mut drill, partitions.as_mut(), plan, &all) => {
+            result?;
+            false
+        }
+        _ = tokio::signal::ctrl_c() => true,
+    };
+    if interrupted {
+        println!("interrupted: reporting what was observed so far");
+    }
+    let finished = drill.finish(&scenario.name, &plan.expect).await?;
+    drop(partitions.take());
+    Ok((finished.report, finished.svg_path))
+}
+
+/// The timeline, then the wait for the running nodes to converge.
+async fn run_steps(
+    drill: &mut Drill,
+    mut partitions: Option<&mut Partitions>,
+    plan: &LivePlan,
+    all: &[usize],
+) -> anyhow::Result<()> {
     let start = tokio::time::Instant::now();
     for step in &plan.steps {
         tokio::time::sleep_until(start + step.at).await;
-        apply(&mut drill, partitions.as_mut(), &step.action).await?;
+        apply(drill, partitions.as_deref_mut(), &step.action).await?;
     }
+    let observations = drill.recorder().snapshot();
     let running: Vec<usize> = all
         .iter()
         .copied()
-        .filter(|&n| super::report::node_up_at_end(&drill.recorder().snapshot(), n))
+        .filter(|&n| super::report::node_up_at_end(&observations, n))
         .collect();
     drill
         .wait_serving(&running, drill.serial(), plan.settle)
         .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let finished = drill.finish(&scenario.name, &plan.expect).await?;
-    drop(partitions.take());
-    Ok((finished.report, finished.svg_path))
+    Ok(())
 }
 
 fn introduce(scenario: &Scenario, plan: &LivePlan, drill: &Drill) {
