@@ -107,18 +107,7 @@ impl Drill {
         };
         let primary_addr = SocketAddr::from((addresses.primary(), free_port(addresses.primary())?));
         let tsig = setup.tsig.then(fresh_key).transpose()?;
-        let plan = FleetPlan {
-            regions: setup.regions.clone(),
-            zone: ZoneSettings {
-                name: setup.zone.clone(),
-                primary: primary_addr,
-                tsig: tsig
-                    .as_ref()
-                    .map(|(name, secret, _)| (name.clone(), secret.clone())),
-                expiry_policy: setup.expiry_policy.clone(),
-            },
-            cluster: setup.cluster,
-        };
+        let plan = fleet_plan(setup, primary_addr, tsig.as_ref());
         let mut fleet = Fleet::prepare(binary.clone(), &setup.work, &plan, addresses)?;
         let specs = fleet.specs();
         let primary = Primary::start(PrimaryConfig {
@@ -130,20 +119,7 @@ impl Drill {
             notify: specs.iter().map(|s| s.dns).collect(),
         })
         .await?;
-        let nodes: Vec<NodeInfo> = specs
-            .iter()
-            .map(|s| NodeInfo {
-                id: s.id.clone(),
-                region: s.region.clone(),
-            })
-            .collect();
-        let mut recorder = Recorder::new(nodes.clone(), primary.serial());
-        let story = setup.story.then(|| {
-            let (sender, receiver) = std::sync::mpsc::channel();
-            recorder = recorder.clone().with_events(sender);
-            let out: Box<dyn Write + Send> = Box::new(std::io::stdout());
-            story::spawn(nodes, receiver, out)
-        });
+        let (recorder, story) = recorder(setup.story, &specs, primary.serial());
         fleet.start_all()?;
         let settings = ProbeSettings {
             zone: Name::from_ascii(&setup.zone).map_err(|_| anyhow::anyhow!("bad zone name"))?,
@@ -406,6 +382,46 @@ impl Drill {
             story,
         })
     }
+}
+
+fn fleet_plan(
+    setup: &Setup,
+    primary: SocketAddr,
+    tsig: Option<&(String, String, Key)>,
+) -> FleetPlan {
+    FleetPlan {
+        regions: setup.regions.clone(),
+        zone: ZoneSettings {
+            name: setup.zone.clone(),
+            primary,
+            tsig: tsig.map(|(name, secret, _)| (name.clone(), secret.clone())),
+            expiry_policy: setup.expiry_policy.clone(),
+        },
+        cluster: setup.cluster,
+    }
+}
+
+/// The recorder of `nodes`, and the story told from it when `story`.
+fn recorder(
+    story: bool,
+    specs: &[NodeSpec],
+    serial: u32,
+) -> (Recorder, Option<std::thread::JoinHandle<Vec<String>>>) {
+    let nodes: Vec<NodeInfo> = specs
+        .iter()
+        .map(|s| NodeInfo {
+            id: s.id.clone(),
+            region: s.region.clone(),
+        })
+        .collect();
+    let recorder = Recorder::new(nodes.clone(), serial);
+    if !story {
+        return (recorder, None);
+    }
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let out: Box<dyn Write + Send> = Box::new(std::io::stdout());
+    let teller = story::spawn(nodes, receiver, out);
+    (recorder.with_events(sender), Some(teller))
 }
 
 /// What a finished drill leaves.
