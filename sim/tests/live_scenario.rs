@@ -167,3 +167,36 @@ async fn partition_drill(network: NetworkMode) {
         "a cut-off region keeps answering: {b:?}"
     );
 }
+
+/// Every scenario of `sim/scenarios/` live, its timeline compressed into
+/// 20 s (about 25 s each; partitions need root and nft). Checks what holds
+/// with or without the cluster: no wrong data, every node converges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long: about half a minute per scenario"]
+async fn every_scenario_runs_live() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty());
+    for path in paths {
+        let scenario = Scenario::load(&path).unwrap();
+        let plan = plan(&scenario, Duration::from_secs(20));
+        let network = understudy_sim::live::drill::default_network(&plan);
+        let work = fresh_work_dir();
+        let (report, _) = execute(&scenario, &plan, work.clone(), network, false)
+            .await
+            .unwrap();
+        let failed: Vec<_> = report
+            .checks
+            .iter()
+            .filter(|c| !c.passed && !c.expectation.contains("transfers from the primary"))
+            .collect();
+        assert!(failed.is_empty(), "{}: {failed:?}", scenario.name);
+        assert_eq!(report.wrong_answers, 0, "{}", scenario.name);
+        let _ = std::fs::remove_dir_all(work);
+    }
+}
