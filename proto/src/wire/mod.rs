@@ -15,11 +15,15 @@
 //! - [`soa_query`], [`axfr_query`], [`ixfr_query`], [`notify`],
 //!   [`notify_response`] and [`error_response`] build the messages a
 //!   secondary sends.
+//! - [`cluster`] frames the requests nodes of a cluster send each other
+//!   over QUIC.
 
 mod builder;
+pub mod cluster;
 mod compress;
 mod edns;
 mod error;
+pub mod gossip;
 mod header;
 mod message;
 mod queries;
