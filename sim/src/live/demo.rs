@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::driver::{Drill, Setup, fresh_work_dir};
+use super::primary::SoaTimers;
 use super::report::{self, Expectations};
 
 /// Regions of the demo, two nodes each.
@@ -40,6 +41,13 @@ async fn demo(options: &DemoOptions) -> anyhow::Result<ExitCode> {
     let mut setup = Setup::new(REGIONS.iter().map(|r| (r.to_string(), 2)).collect());
     setup.work = options.work.clone().unwrap_or_else(fresh_work_dir);
     setup.story = true;
+    // Slow enough that a node waits for its peers rather than racing them
+    // to the primary on its retry timer; NOTIFY still makes changes quick.
+    setup.timers = SoaTimers {
+        refresh: 10,
+        retry: 5,
+        expire: 3_600,
+    };
     let mut drill = Drill::start(&setup).await?;
     introduce(&drill);
     let all: Vec<usize> = (0..drill.nodes().len()).collect();

@@ -222,3 +222,78 @@ fn describe(source: &str) -> String {
         other => format!("copy from {other}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(at_ms: u64, node: usize, outcome: Outcome) -> Event {
+        Event::Probe(Probe {
+            at_ms,
+            node,
+            outcome,
+        })
+    }
+
+    fn serving(serial: u32) -> Outcome {
+        Outcome::Answered {
+            rcode: 0,
+            serial: Some(serial),
+            txt_serial: Some(serial),
+            correct: true,
+        }
+    }
+
+    #[test]
+    fn the_story_follows_observations_only() {
+        let nodes = vec![
+            NodeInfo {
+                id: "a-1".into(),
+                region: "a".into(),
+            },
+            NodeInfo {
+                id: "b-1".into(),
+                region: "b".into(),
+            },
+        ];
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let teller = spawn(nodes, receiver, Box::new(std::io::sink()));
+        let source = |at_ms, node, serial, source: &str| {
+            Event::Source(SourceSample {
+                at_ms,
+                node,
+                serial: Some(serial),
+                source: source.into(),
+            })
+        };
+        for event in [
+            probe(0, 1, Outcome::Refused),
+            probe(10, 0, serving(1)),
+            probe(20, 1, serving(1)),
+            source(30, 0, 1, "peer b-1"),
+            probe(200, 1, Outcome::Timeout),
+            probe(400, 1, Outcome::Timeout),
+            source(500, 1, 1, "disk"),
+            probe(600, 1, serving(1)),
+            probe(700, 1, serving(1)),
+        ] {
+            sender.send(event).unwrap();
+        }
+        drop(sender);
+        let lines = teller.join().unwrap();
+        let text: Vec<&str> = lines.iter().map(|l| &l[10..]).collect();
+        assert_eq!(
+            text,
+            vec![
+                "b-1 does not answer yet (connection refused)",
+                "a-1 answers serial 1",
+                "b-1 answers serial 1",
+                "a-1's serial 1: copy from peer b-1",
+                "b-1 stopped answering (no answer)",
+                "region b: NO node answers",
+                "b-1 answers again, serial 1 — loaded from its own disk (no transfer since it started)",
+                "region b answers again",
+            ]
+        );
+    }
+}
