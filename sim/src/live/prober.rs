@@ -98,7 +98,7 @@ async fn probe_once(
     };
     for (query_id, name, rtype) in [
         (id, &settings.zone, Rtype::SOA),
-        (id + 1, &txt_owner, Rtype::TXT),
+        (id.wrapping_add(1), &txt_owner, Rtype::TXT),
     ] {
         if socket.send(&query(query_id, name, rtype)).await.is_err() {
             return Outcome::Refused;
@@ -117,7 +117,7 @@ async fn probe_once(
             Ok(Err(_)) => break,
             Ok(Ok(len)) => match Message::parse(&buffer[..len]) {
                 Ok(message) if message.header.id == id => soa = Some(message),
-                Ok(message) if message.header.id == id + 1 => txt = Some(message),
+                Ok(message) if message.header.id == id.wrapping_add(1) => txt = Some(message),
                 _ => {}
             },
         }
