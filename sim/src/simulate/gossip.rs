@@ -6,10 +6,12 @@
 //! random a peer it holds dead, as chitchat's `select_nodes_for_gossip`
 //! does. An exchange leaves both sides with the newer of their two views
 //! of every member: generation first, then heartbeat and key version.
-//! Here the SYN's arrival merges the initiator's view into the peer, and
-//! the SYN-ACK's arrival merges the peer's view back (the ACK adds nothing
-//! the SYN-ACK did not: chitchat sends in it what the peer lacked, which
-//! the SYN-ACK's merge has already given the peer's side).
+//! Here the SYN's arrival merges the initiator's view into the peer and,
+//! when the SYN-ACK is not lost, the peer's view back into the initiator
+//! at the same instant: one event per exchange instead of three, the
+//! initiator learning one one-way delay (milliseconds) early in a round of
+//! a second. The ACK adds nothing more: chitchat sends in it what the peer
+//! lacked, which the first merge has already given it.
 //!
 //! Failure detection is chitchat's: per observed member, the intervals
 //! between heartbeat increases (at most `MAX_INTERVAL`, the last
