@@ -38,6 +38,9 @@ const PRIOR_INTERVAL: f64 = 5.0;
 const PRIOR_WEIGHT: f64 = 5.0;
 const WINDOW: f64 = 1_000.0;
 
+/// One change of a node's state: a zone's advert set or withdrawn.
+type KeyChange = (u32, Option<Advert>);
+
 /// What an observer learnt about a member; the driver passes it on to the
 /// observer's replicator.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +51,7 @@ pub enum Learned {
         generation: u64,
     },
     /// Its adverts changed (in that generation).
-    Adverts(u64, Vec<(u32, Option<Advert>)>),
+    Adverts(u64, Vec<KeyChange>),
     /// The failure detector's verdict changed.
     Alive(bool),
     /// Dead past the grace period: forgotten.
@@ -102,7 +105,7 @@ pub struct Gossip {
     dead_grace: Duration,
     seeds: Vec<usize>,
     /// Per node and generation (from 1), its key history.
-    history: Vec<Vec<Vec<(u32, Option<Advert>)>>>,
+    history: Vec<Vec<Vec<KeyChange>>>,
     /// `known[observer][member]`.
     known: Vec<Vec<Known>>,
 }

@@ -74,6 +74,7 @@ impl World<'_> {
             return;
         }
         let now = self.now;
+        let mut offers = Vec::new();
         for (member, what) in learned {
             let id = self.nodes[member].id.clone();
             let region = self.scenario.regions[self.nodes[member].region]
@@ -106,6 +107,7 @@ impl World<'_> {
                 }
                 Learned::Adverts(generation, adverts) => {
                     for (zone, advert) in adverts {
+                        offers.push((member, zone));
                         let name = &names[zone as usize];
                         replicator.handle_advert(now, &id, generation, name, advert);
                     }
@@ -122,7 +124,30 @@ impl World<'_> {
             }
             memory.replica_input = true;
         }
+        if self.mutant == Some(Mutant::AcceptAnyPeerVersion) {
+            self.accept_any(node, offers);
+        }
         self.poke(node);
+    }
+
+    /// The broken rule of [`Mutant::AcceptAnyPeerVersion`]: each advertised
+    /// version unlike ours is taken from the peer at once.
+    fn accept_any(&mut self, node: usize, offers: Vec<(usize, u32)>) {
+        for (member, zone) in offers {
+            let theirs = self.nodes[member]
+                .memory
+                .as_ref()
+                .and_then(|m| m.serving[zone as usize]);
+            let ours = self.nodes[node]
+                .memory
+                .as_ref()
+                .and_then(|m| m.serving[zone as usize]);
+            if let Some(snapshot) = theirs
+                && ours.is_some_and(|ours| ours.version != snapshot.version)
+            {
+                self.install(node, zone, snapshot);
+            }
+        }
     }
 
     /// Drains the replicator's actions and sends them (step 5).
@@ -284,7 +309,7 @@ impl World<'_> {
             memory
                 .scheduler
                 .handle_peer_install(now, &name, snapshot.version, snapshot.soa, age);
-        let forced = self.mutant == Some(Mutant::InstallRefusedPeerVersion);
+        let forced = self.mutant == Some(Mutant::AcceptAnyPeerVersion);
         let outcome = if taken || forced {
             self.install(node, zone, snapshot);
             self.stats.peer_installs += 1;

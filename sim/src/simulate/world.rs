@@ -24,9 +24,9 @@ use super::trace::Trace;
 /// catch it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mutant {
-    /// Install what a peer offers even when the refresh machine refuses
-    /// it (an older or equal version).
-    InstallRefusedPeerVersion,
+    /// Take any version a peer advertises that differs from ours, older
+    /// ones included, without asking the refresh machine.
+    AcceptAnyPeerVersion,
     /// Skip the digest check of peer data, with a peer that flips bits.
     SkipDigestCheck,
 }
