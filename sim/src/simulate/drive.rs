@@ -2,11 +2,13 @@
 //! `proto::refresh` (see its module documentation), with the primary
 //! reached over the virtual network.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use understudy_proto::Serial;
 use understudy_proto::refresh::{
-    Action, ActionKind, Dispatch, Failure, SoaTimers, TransferKind, TransferOutcome, XfrKind,
+    Action, ActionKind, Dispatch, EventKind, Failure, SoaTimers, TransferKind, TransferOutcome,
+    XfrKind,
 };
 use understudy_proto::replicate::{LocalZone, NotifyPlan};
 use understudy_proto::time::Timestamp;
@@ -136,6 +138,7 @@ impl World<'_> {
             Event::Wake { .. } => {
                 if let Some(m) = self.nodes[node].memory.as_mut() {
                     m.timer = None;
+                    m.replica_input |= m.replica_timer.is_some_and(|at| at <= now);
                 }
             }
             Event::HealthTick { inc, .. } => self.evaluate_health(node, inc),
@@ -298,6 +301,7 @@ impl World<'_> {
         let now = self.now;
         let mut dispatches = Vec::new();
         let mut touched = Vec::new();
+        let mut states = Vec::new();
         {
             let Some(memory) = self.nodes[node].memory.as_mut() else {
                 return;
@@ -306,18 +310,34 @@ impl World<'_> {
             while let Some(dispatch) = memory.scheduler.poll_action(now) {
                 dispatches.push(dispatch);
             }
-            while let Some((zone, _event)) = memory.scheduler.poll_event() {
+            while let Some((zone, event)) = memory.scheduler.poll_event() {
+                if let EventKind::StateChanged { to, .. } = event.kind {
+                    states.push((zone.clone(), to));
+                }
                 touched.push(zone);
             }
         }
         touched.dedup();
+        for (zone, state) in states {
+            // Zone states go into the trace: two runs that served
+            // differently (say, expired under rfc or stale) must differ.
+            let _ = self.trace.record(|line| {
+                let _ = write!(line, "  state {node} {zone} {}", state.as_str());
+            });
+        }
         for dispatch in dispatches {
             self.dispatch_refresh(node, dispatch);
         }
         for name in touched {
             self.zone_changed(node, &name);
         }
-        self.drain_replicator(node);
+        let replica_input = self.nodes[node]
+            .memory
+            .as_mut()
+            .is_some_and(|m| std::mem::take(&mut m.replica_input));
+        if replica_input {
+            self.drain_replicator(node);
+        }
         self.arm(node);
     }
 
@@ -339,6 +359,7 @@ impl World<'_> {
         let local = LocalZone::of(machine, now);
         n.disk[zone as usize].persisted = Some(machine.persisted(now, unix_now));
         memory.replicator.handle_local(now, name, local);
+        memory.replica_input = true;
         let advert = local
             .serving
             .map(|version| understudy_proto::replicate::Advert {
@@ -499,6 +520,7 @@ impl World<'_> {
         };
         let refresh = memory.scheduler.poll_timeout();
         let replica = memory.replicator.poll_timeout(now);
+        memory.replica_timer = replica;
         let wake = [refresh, replica]
             .into_iter()
             .flatten()

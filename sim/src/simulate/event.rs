@@ -47,8 +47,6 @@ pub enum Event {
         from_inc: u32,
         to: usize,
     },
-    /// The SYN-ACK arrives back at `to` (the initiator).
-    SynAck { from: usize, to: usize, to_inc: u32 },
     /// A node's health evaluation.
     HealthTick { node: usize, inc: u32 },
     /// NOTIFY from the primary arrives.
@@ -185,5 +183,119 @@ impl Queue {
             return None;
         }
         self.heap.pop().map(|s| (s.at, s.event))
+    }
+}
+
+impl Event {
+    /// Appends the event's canonical trace text to `line`: a short tag and
+    /// its numbers (Debug formatting would cost a fifth of the run).
+    pub fn write_trace(&self, line: &mut String) {
+        use std::fmt::Write;
+        let _ = match self {
+            Event::Timeline(step) => write!(line, "timeline {step}"),
+            Event::Flap { step, down, left } => write!(line, "flap {step} {down} {left}"),
+            Event::Wake { node, inc } => write!(line, "wake {node}.{inc}"),
+            Event::GossipRound { node, inc } => write!(line, "round {node}.{inc}"),
+            Event::Syn { from, from_inc, to } => write!(line, "syn {from}.{from_inc}>{to}"),
+            Event::HealthTick { node, inc } => write!(line, "health {node}.{inc}"),
+            Event::Notify {
+                node,
+                inc,
+                zone,
+                serial,
+            } => write!(line, "notify {node}.{inc} z{zone} {serial}"),
+            Event::AtPrimary {
+                node,
+                inc,
+                zone,
+                id,
+                request,
+            } => {
+                write!(
+                    line,
+                    "at-primary {node}.{inc} z{zone} a{} {request:?}",
+                    id.0
+                )
+            }
+            Event::SoaAnswer {
+                node,
+                inc,
+                zone,
+                id,
+                soa,
+            } => {
+                write!(line, "soa {node}.{inc} z{zone} a{} {}", id.0, soa.serial)
+            }
+            Event::TransferAnswer {
+                node,
+                inc,
+                zone,
+                id,
+                soa,
+                digest,
+                kind,
+            } => write!(
+                line,
+                "xfr {node}.{inc} z{zone} a{} {} {digest:016x} {kind:?}",
+                id.0, soa.serial
+            ),
+            Event::UpToDate {
+                node,
+                inc,
+                zone,
+                id,
+                soa,
+            } => {
+                write!(
+                    line,
+                    "uptodate {node}.{inc} z{zone} a{} {}",
+                    id.0, soa.serial
+                )
+            }
+            Event::RefreshDeadline {
+                node,
+                inc,
+                zone,
+                id,
+            } => {
+                write!(line, "deadline {node}.{inc} z{zone} a{}", id.0)
+            }
+            Event::AtPeer {
+                node,
+                inc,
+                peer,
+                zone,
+                action,
+            } => {
+                write!(
+                    line,
+                    "at-peer {node}.{inc}>{peer} z{zone} r{} {:?}",
+                    action.id.0, action.kind
+                )
+            }
+            Event::PeerAnswer {
+                node,
+                inc,
+                zone,
+                action,
+                snapshot,
+                age,
+            } => write!(
+                line,
+                "peer-answer {node}.{inc} z{zone} r{} {:?} {:016x} {}",
+                action.id.0,
+                snapshot.version,
+                snapshot.digest,
+                age.as_millis()
+            ),
+            Event::PeerRefused { node, inc, action } => {
+                write!(line, "peer-refused {node}.{inc} r{}", action.id.0)
+            }
+            Event::ReplicaDeadline { node, inc, action } => {
+                write!(line, "replica-deadline {node}.{inc} r{}", action.id.0)
+            }
+            Event::Converge { since, .. } => write!(line, "converge {}", since.as_millis()),
+            Event::Sweep => write!(line, "sweep"),
+        };
     }
 }

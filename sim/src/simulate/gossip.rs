@@ -6,10 +6,12 @@
 //! random a peer it holds dead, as chitchat's `select_nodes_for_gossip`
 //! does. An exchange leaves both sides with the newer of their two views
 //! of every member: generation first, then heartbeat and key version.
-//! Here the SYN's arrival merges the initiator's view into the peer, and
-//! the SYN-ACK's arrival merges the peer's view back (the ACK adds nothing
-//! the SYN-ACK did not: chitchat sends in it what the peer lacked, which
-//! the SYN-ACK's merge has already given the peer's side).
+//! Here the SYN's arrival merges the initiator's view into the peer and,
+//! when the SYN-ACK is not lost, the peer's view back into the initiator
+//! at the same instant: one event per exchange instead of three, the
+//! initiator learning one one-way delay (milliseconds) early in a round of
+//! a second. The ACK adds nothing more: chitchat sends in it what the peer
+//! lacked, which the first merge has already given it.
 //!
 //! Failure detection is chitchat's: per observed member, the intervals
 //! between heartbeat increases (at most `MAX_INTERVAL`, the last
@@ -36,6 +38,9 @@ const PRIOR_INTERVAL: f64 = 5.0;
 const PRIOR_WEIGHT: f64 = 5.0;
 const WINDOW: f64 = 1_000.0;
 
+/// One change of a node's state: a zone's advert set or withdrawn.
+type KeyChange = (u32, Option<Advert>);
+
 /// What an observer learnt about a member; the driver passes it on to the
 /// observer's replicator.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +51,7 @@ pub enum Learned {
         generation: u64,
     },
     /// Its adverts changed (in that generation).
-    Adverts(u64, Vec<(u32, Option<Advert>)>),
+    Adverts(u64, Vec<KeyChange>),
     /// The failure detector's verdict changed.
     Alive(bool),
     /// Dead past the grace period: forgotten.
@@ -100,7 +105,7 @@ pub struct Gossip {
     dead_grace: Duration,
     seeds: Vec<usize>,
     /// Per node and generation (from 1), its key history.
-    history: Vec<Vec<Vec<(u32, Option<Advert>)>>>,
+    history: Vec<Vec<Vec<KeyChange>>>,
     /// `known[observer][member]`.
     known: Vec<Vec<Known>>,
 }

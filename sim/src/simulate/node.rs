@@ -64,6 +64,11 @@ pub struct Memory {
     pub published: Vec<Option<Advert>>,
     /// The wake-up time asked for last.
     pub timer: Option<Timestamp>,
+    /// When the replicator asked to be polled again.
+    pub replica_timer: Option<Timestamp>,
+    /// Whether the replicator had an input since it was last drained: its
+    /// `poll_action` scans every zone, so it is drained only then.
+    pub replica_input: bool,
 }
 
 /// One node.
@@ -168,6 +173,8 @@ impl SimNode {
             serving,
             published: vec![None; names.len()],
             timer: None,
+            replica_timer: None,
+            replica_input: true,
         });
     }
 

@@ -10,6 +10,7 @@ pub struct Trace {
     hash: Context,
     file: Option<Box<dyn Write>>,
     lines: u64,
+    buffer: String,
 }
 
 impl Trace {
@@ -19,6 +20,7 @@ impl Trace {
             hash: Context::new(&SHA256),
             file,
             lines: 0,
+            buffer: String::new(),
         }
     }
 
@@ -31,6 +33,16 @@ impl Trace {
             writeln!(file, "{line}")?;
         }
         Ok(())
+    }
+
+    /// Records one line built by `build` in a reused buffer.
+    pub fn record(&mut self, build: impl FnOnce(&mut String)) -> std::io::Result<()> {
+        let mut line = std::mem::take(&mut self.buffer);
+        line.clear();
+        build(&mut line);
+        let written = self.line(&line);
+        self.buffer = line;
+        written
     }
 
     /// How many lines were recorded.

@@ -24,9 +24,9 @@ use super::trace::Trace;
 /// catch it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mutant {
-    /// Install what a peer offers even when the refresh machine refuses
-    /// it (an older or equal version).
-    InstallRefusedPeerVersion,
+    /// Take any version a peer advertises that differs from ours, older
+    /// ones included, without asking the refresh machine.
+    AcceptAnyPeerVersion,
     /// Skip the digest check of peer data, with a peer that flips bits.
     SkipDigestCheck,
 }
@@ -169,12 +169,12 @@ impl<'a> World<'a> {
             self.stats.events += 1;
             self.check.step = self.stats.events;
             self.check.now = at;
-            self.trace.line(&format!(
-                "{} {} {:?}",
-                self.stats.events,
-                at.as_millis(),
-                event
-            ))?;
+            let step = self.stats.events;
+            self.trace.record(|line| {
+                use std::fmt::Write;
+                let _ = write!(line, "{step} {} ", at.as_millis());
+                event.write_trace(line);
+            })?;
             self.handle(event);
             if self.check.violation.is_some() {
                 return Ok(());
@@ -197,7 +197,6 @@ impl<'a> World<'a> {
             Event::Converge { since, serials } => self.check_converged(since, &serials),
             Event::GossipRound { node, inc } => self.gossip_round(node, inc),
             Event::Syn { from, from_inc, to } => self.gossip_syn(from, from_inc, to),
-            Event::SynAck { from, to, to_inc } => self.gossip_syn_ack(from, to, to_inc),
             other => self.node_event(other),
         }
     }
