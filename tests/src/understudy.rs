@@ -144,6 +144,10 @@ pub struct Config {
     pub metrics_port: u16,
     /// `[log] level`.
     pub log_level: String,
+    /// `[node] region`.
+    pub region: String,
+    /// Further tables, raw TOML appended to the file (`[cluster]`, …).
+    pub tables: Vec<String>,
 }
 
 impl Config {
@@ -159,6 +163,8 @@ impl Config {
             zones: Vec::new(),
             metrics_port: free_port(),
             log_level: "debug".to_string(),
+            region: "test".to_string(),
+            tables: Vec::new(),
         }
     }
 
@@ -190,9 +196,10 @@ impl Config {
     /// The TOML text, with `data_dir` and the control socket under `dir`.
     pub fn to_toml(&self, dir: &std::path::Path) -> String {
         let mut text = format!(
-            "version = 1\n\n[node]\nid = {}\nregion = \"test\"\ndata_dir = {}\n\n\
+            "version = 1\n\n[node]\nid = {}\nregion = {}\ndata_dir = {}\n\n\
              [dns]\nlisten = [\"127.0.0.1:{port}\", \"[::1]:{port}\"]\nudp_workers = {}\n",
             toml_string(&self.node_id),
+            toml_string(&self.region),
             toml_string(&dir.join("data").display().to_string()),
             self.udp_workers,
             port = self.port,
@@ -222,6 +229,9 @@ impl Config {
                 toml_string(&key.algorithm),
                 toml_string(&key.secret)
             );
+        }
+        for table in &self.tables {
+            let _ = write!(text, "\n{table}\n");
         }
         for zone in &self.zones {
             zone.write(&mut text);
