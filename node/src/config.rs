@@ -8,6 +8,7 @@
 
 mod check;
 mod cluster;
+mod health;
 mod key_file;
 mod policy;
 mod resolve;
@@ -28,6 +29,7 @@ pub use check::check_config;
 pub use cluster::{
     ClusterSettings, ClusterSpec, DEFAULT_GOSSIP_PORT, DEFAULT_QUIC_PORT, OneOrMany,
 };
+pub use health::{DEFAULT_HEALTH_INTERVAL, HealthSettings};
 pub use key_file::{KeyFileError, KeyStatement, parse_key_file};
 pub use policy::{ExpiryPolicy, ZonePolicy};
 pub use scalar::Scalar;
@@ -67,6 +69,8 @@ pub struct Config {
     pub zones: Vec<ZoneConfig>,
     /// `[cluster]`, credentials loaded; `None` runs a single node.
     pub cluster: Option<ClusterSettings>,
+    /// `[health]`
+    pub health: HealthSettings,
 }
 
 /// `[node]`

@@ -48,6 +48,9 @@ pub struct FileSpec {
     pub zone: Vec<ZoneSpec>,
     /// `[cluster]`; absent for a single node.
     pub cluster: Option<super::cluster::ClusterSpec>,
+    /// `[health]`
+    #[serde(default)]
+    pub health: super::health::HealthSpec,
 }
 
 /// Reads only `version`, so that a file of another version gets a version
