@@ -14,6 +14,9 @@ use understudy_e2e::{Config, Kind, Server, ServerSpec, Understudy, ZoneConfig};
 /// second, a fetch over QUIC, on two loaded cores).
 const SPREAD: Duration = Duration::from_secs(10);
 
+/// The metric family of transfers by source kind and result.
+const TRANSFERS: &str = "understudy_transfers_by_source_total";
+
 /// A primary address where nothing answers.
 fn closed_port() -> SocketAddr {
     free_addr()
@@ -90,11 +93,41 @@ fn a_primary_reachable_from_one_node_feeds_the_others_through_it() {
             node.config().node_id,
             node.log()
         );
+        let metrics = node.metrics();
+        let peer_ok = metrics.sum(TRANSFERS, &[("source", "peer"), ("result", "ok")]);
+        assert!(
+            peer_ok >= 2.0,
+            "{}: {peer_ok} peer transfers counted",
+            node.config().node_id
+        );
+        let primary_ok = metrics.sum(TRANSFERS, &[("source", "primary"), ("result", "ok")]);
+        assert_eq!(
+            primary_ok,
+            0.0,
+            "{} cannot reach the primary",
+            node.config().node_id
+        );
+        let bytes = metrics.sum("understudy_peer_bytes_total", &[("direction", "received")]);
+        assert!(
+            bytes > 0.0,
+            "{}: no peer bytes counted",
+            node.config().node_id
+        );
     }
     assert_eq!(
         peer_installs(&nodes[0]),
         0,
         "node 0 reaches the primary itself"
+    );
+    let metrics = nodes[0].metrics();
+    let primary_ok = metrics.sum(TRANSFERS, &[("source", "primary"), ("result", "ok")]);
+    assert!(
+        primary_ok >= 2.0,
+        "node 0: {primary_ok} primary transfers counted"
+    );
+    assert_eq!(
+        metrics.sum(TRANSFERS, &[("source", "peer"), ("result", "ok")]),
+        0.0
     );
 }
 
