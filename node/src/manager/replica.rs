@@ -25,10 +25,11 @@ use std::time::Duration;
 use understudy_proto::Name;
 use understudy_proto::Timestamp;
 use understudy_proto::replicate::{
-    Advert, ConfirmOutcome, FetchOutcome, LocalZone, NodeId, NotifyPlan, PeerFailure,
-    ReplicaAction, ReplicaActionKind, ReplicateConfig, Replicator,
+    ConfirmOutcome, FetchOutcome, LocalZone, NodeId, NotifyPlan, PeerFailure, ReplicaAction,
+    ReplicaActionKind, ReplicateConfig, Replicator,
 };
 use understudy_proto::serial::ZoneVersion;
+use understudy_proto::wire::gossip::ZoneAdvert;
 
 use crate::cluster::gossip::{Gossip, MemberWatch};
 use crate::cluster::peer::{self, PeerClient, PeerError, PeerVersion};
@@ -72,7 +73,7 @@ pub(super) struct Known {
     pub(super) alive: bool,
     pub(super) quic: Option<SocketAddr>,
     pub(super) dns: Option<SocketAddr>,
-    pub(super) adverts: BTreeMap<Name, Advert>,
+    pub(super) adverts: BTreeMap<Name, ZoneAdvert>,
 }
 
 /// The result of one replication action, or of a round-trip probe.
