@@ -63,6 +63,8 @@ pub struct Replication {
     pub(super) synced: std::collections::BTreeSet<Name>,
     /// Zones the replicator was told about.
     pub(super) local_zones: std::collections::BTreeSet<Name>,
+    /// Whether round trips are being measured (one probe at a time).
+    probing: bool,
 }
 
 /// One member as last read from gossip.
@@ -124,6 +126,7 @@ impl Replication {
             announced: BTreeMap::new(),
             synced: std::collections::BTreeSet::new(),
             local_zones: std::collections::BTreeSet::new(),
+            probing: false,
         }
     }
 
@@ -264,6 +267,7 @@ impl Manager {
             ReplicaDone::Stored { action, installed } => self.peer_stored(action, *installed),
             ReplicaDone::Rtts(rtts) => {
                 if let Some(cluster) = self.cluster.as_mut() {
+                    cluster.probing = false;
                     for (id, rtt) in rtts {
                         cluster.replicator.handle_rtt(&id, rtt);
                     }
@@ -364,7 +368,7 @@ impl Manager {
     /// Measures the round trip to every member with a QUIC address, off
     /// the manager's loop.
     pub(super) fn probe_rtts(&mut self) {
-        let Some(cluster) = self.cluster.as_ref() else {
+        let Some(cluster) = self.cluster.as_mut().filter(|cluster| !cluster.probing) else {
             return;
         };
         let peers: Vec<(NodeId, Peer)> = cluster
@@ -376,6 +380,7 @@ impl Manager {
         if peers.is_empty() {
             return;
         }
+        cluster.probing = true;
         let endpoint = cluster.endpoint.clone();
         self.replica_work.spawn(async move {
             let mut rtts = Vec::new();
