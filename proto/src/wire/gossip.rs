@@ -21,7 +21,7 @@
 //! not change, so readers would never learn that the age was reset.
 //!
 //! Values are short because a node publishes one per zone and chitchat
-//! sends whole key-values: 1,000 zones are about 35 kB of state, sent once
+//! sends whole key-values: 1,000 zones are about 44 kB of state, sent once
 //! and then only as they change. A writer republishes a zone only when its
 //! version or reachability changes or a confirmation reset its age.
 //!
