@@ -31,8 +31,8 @@ fn listeners_and_zones_are_named_as_needing_a_restart() {
 #[test]
 fn key_ids_follow_the_secret_and_keep_the_signing_key_first() {
     let (one, two) = (vec![1u8; 32], vec![2u8; 32]);
-    let old = key_ids(&GossipKeys::from_secrets(&[one.clone()]).unwrap());
-    let both = key_ids(&GossipKeys::from_secrets(&[two.clone(), one.clone()]).unwrap());
+    let old = key_ids(&GossipKeys::from_secrets(std::slice::from_ref(&one)).unwrap());
+    let both = key_ids(&GossipKeys::from_secrets(&[two.clone(), one]).unwrap());
     let new = key_ids(&GossipKeys::from_secrets(&[two]).unwrap());
     assert_eq!(old.len(), 1);
     assert_eq!(old[0].len(), 2 * KEY_ID_LEN);
