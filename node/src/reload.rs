@@ -25,7 +25,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use ring::hmac;
 
@@ -43,8 +43,9 @@ const KEY_ID_LEN: usize = 4;
 /// The running cluster transport that a reload updates.
 #[derive(Clone)]
 pub struct LiveCluster {
-    /// Gossip, whose keys rotate.
-    pub gossip: Arc<Gossip>,
+    /// Gossip, whose keys rotate. Weak, so that the control socket never
+    /// keeps gossip from its graceful shutdown.
+    pub gossip: Weak<Gossip>,
     /// The QUIC endpoint, whose certificates and revocations reload.
     pub endpoint: ClusterEndpoint,
 }
@@ -76,6 +77,9 @@ pub enum ReloadError {
     /// The QUIC endpoint refused the new certificates.
     #[error("the QUIC endpoint refused the new certificates: {0}")]
     Tls(#[from] TlsError),
+    /// Gossip has stopped: the node is shutting down.
+    #[error("the node is shutting down")]
+    ShuttingDown,
     /// The blocking read of the files did not complete.
     #[error("reading the configuration failed: {0}")]
     Task(String),
@@ -131,7 +135,10 @@ impl Reloader {
             });
         }
         let cluster = match (&self.cluster, &new.cluster) {
-            (Some(live), Some(settings)) => Some(apply(live, settings)?),
+            (Some(live), Some(settings)) => {
+                let gossip = live.gossip.upgrade().ok_or(ReloadError::ShuttingDown)?;
+                Some(apply(&gossip, &live.endpoint, settings)?)
+            }
             _ => None,
         };
         Ok(Applied {
@@ -143,9 +150,13 @@ impl Reloader {
 }
 
 /// Certificates first (they can still be refused), then the keys.
-fn apply(live: &LiveCluster, settings: &ClusterSettings) -> Result<ClusterApplied, TlsError> {
-    let closed = live.endpoint.reload(&settings.tls)?;
-    live.gossip.rotate_keys(settings.gossip_keys.clone());
+fn apply(
+    gossip: &Gossip,
+    endpoint: &ClusterEndpoint,
+    settings: &ClusterSettings,
+) -> Result<ClusterApplied, ReloadError> {
+    let closed = endpoint.reload(&settings.tls)?;
+    gossip.rotate_keys(settings.gossip_keys.clone());
     Ok(ClusterApplied {
         key_ids: key_ids(&settings.gossip_keys),
         cas: settings.tls.ca_certificates.len(),

@@ -200,7 +200,7 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
     )
     .context("cannot set up health metrics")?;
     let live = runtime.as_ref().map(|runtime| LiveCluster {
-        gossip: runtime.gossip.clone(),
+        gossip: Arc::downgrade(&runtime.gossip),
         endpoint: runtime.endpoint.clone(),
     });
     let reloader = Reloader::new(config.clone(), live);
