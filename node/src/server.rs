@@ -245,10 +245,15 @@ async fn join_cluster(
     let mut runtime = ClusterRuntime::start(&config.node, settings, generation_now(), dns)
         .await
         .context("cannot join the cluster")?;
-    let gossip = runtime.gossip.clone();
-    metrics
-        .transport()
-        .attach_gossip(Box::new(move || gossip.counters()));
+    // Held weakly so that shutdown finds gossip unshared and leaves the
+    // cluster gracefully.
+    let gossip = Arc::downgrade(&runtime.gossip);
+    metrics.transport().attach_gossip(Box::new(move || {
+        gossip
+            .upgrade()
+            .map(|gossip| gossip.counters())
+            .unwrap_or_default()
+    }));
     let endpoint = runtime.endpoint.clone();
     metrics
         .transport()
