@@ -3,14 +3,20 @@
 //! thread stores snapshot and journal, then the zone table swaps it in.
 //!
 //! ```text
-//!   verified Fetched ─▶ handle_peer_install? ─no─▶ Superseded
+//!   verified Fetched ─▶ accepts_version? ─no─▶ Superseded
 //!                               │yes
 //!                               v
 //!                 writer: snapshot + journal ─fail─▶ Failed(Local), old data serves
 //!                               │ok
 //!                               v
+//!                 handle_peer_install? ─no─▶ Superseded
+//!                               │yes
+//!                               v
 //!                 publish ─▶ source = peer ─▶ Installed{version, age}
 //! ```
+//!
+//! The refresh machine takes the version only once it is on disk, so a
+//! failed write leaves status, gossip and answers all on the old version.
 //!
 //! While a primary's version of the zone is being written, a peer's is
 //! not taken (reported `Superseded`): the two writes would race for the
@@ -38,6 +44,7 @@ use super::{Manager, journal_limits};
 /// A peer's version after the writer tried to store it.
 pub(super) struct PeerVersionStored {
     version: ZoneVersion,
+    soa: SoaTimers,
     age: Duration,
     snapshot: Arc<Snapshot>,
     journal: Arc<Journal>,
@@ -46,9 +53,8 @@ pub(super) struct PeerVersionStored {
 }
 
 impl Manager {
-    /// A verified fetch: offered to the refresh machine, then stored.
+    /// A verified fetch the refresh machine would take: stored first.
     pub(super) fn peer_install(&mut self, action: ReplicaAction, fetched: Box<Fetched>) {
-        let now = self.clock.now();
         let zone = action.zone.clone();
         let counters = &self.shared.cluster.counters;
         counters
@@ -65,19 +71,24 @@ impl Manager {
         };
         let busy = self.writing.contains(&zone);
         let age = fetched.confirmed_age.unwrap_or(UNKNOWN_AGE);
-        if busy
-            || !self
-                .scheduler
-                .handle_peer_install(now, &zone, fetched.version, soa, age)
-        {
+        let wanted = self
+            .scheduler
+            .zone(&zone)
+            .is_some_and(|machine| machine.accepts_version(fetched.version));
+        if busy || !wanted || soa.serial != fetched.version.serial.0 {
             return self.report_fetch(&action, FetchOutcome::Superseded);
         }
-        self.dirty.insert(zone);
-        self.store_peer_version(action, *fetched, age);
+        self.store_peer_version(action, *fetched, soa, age);
     }
 
     /// Hands a version the refresh machine took to the writer thread.
-    fn store_peer_version(&mut self, action: ReplicaAction, fetched: Fetched, age: Duration) {
+    fn store_peer_version(
+        &mut self,
+        action: ReplicaAction,
+        fetched: Fetched,
+        soa: SoaTimers,
+        age: Duration,
+    ) {
         let zone = action.zone.clone();
         let Some(managed) = self.zones.get(&zone) else {
             return self.report_fetch(&action, FetchOutcome::Superseded);
@@ -110,6 +121,7 @@ impl Manager {
                 .unwrap_or_else(|_| Err("the store writer has stopped".into()));
             let installed = PeerVersionStored {
                 version,
+                soa,
                 age,
                 snapshot,
                 journal,
@@ -135,12 +147,13 @@ impl Manager {
         }
         // A primary's newer version, decided while this one was written,
         // is published by its own write; this one must not follow it.
-        let current = self
-            .scheduler
-            .zone(zone)
-            .and_then(|machine| machine.serving());
+        let now = self.clock.now();
+        let taken = self.zones.contains_key(zone)
+            && self
+                .scheduler
+                .handle_peer_install(now, zone, stored.version, stored.soa, stored.age);
         let managed = self.zones.get_mut(zone);
-        let Some(managed) = managed.filter(|_| current == Some(stored.version)) else {
+        let Some(managed) = managed.filter(|_| taken) else {
             return self.report_fetch(&action, FetchOutcome::Superseded);
         };
         let data = ZoneData {
