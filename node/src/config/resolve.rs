@@ -100,6 +100,7 @@ fn resolve(spec: FileSpec, base: &Path) -> Result<Config, Failure> {
         }
         zones.push(zone);
     }
+    let catalogs = super::catalog::resolve(&spec.catalog, &zones, &tsig_keys, &zone_defaults)?;
     Ok(Config {
         source: PathBuf::new(),
         node,
@@ -111,6 +112,7 @@ fn resolve(spec: FileSpec, base: &Path) -> Result<Config, Failure> {
         tsig_keys,
         zones,
         cluster,
+        catalogs,
     })
 }
 

@@ -75,6 +75,8 @@ pub enum Command {
         /// Where the response goes.
         reply: oneshot::Sender<Response>,
     },
+    /// The fleet's zone list changed (a merge from a peer): apply it.
+    Fleet,
 }
 
 /// State the manager shares with the query, NOTIFY and transfer-out paths.
@@ -146,6 +148,7 @@ pub struct Manager {
     storing: JoinSet<Done>,
     metrics: Option<Arc<Metrics>>,
     seed: u64,
+    fleet: commands::FleetState,
 }
 
 impl Manager {
@@ -174,6 +177,7 @@ impl Manager {
             storing: JoinSet::new(),
             metrics,
             seed: rand::random(),
+            fleet: commands::FleetState::default(),
         }
     }
 
@@ -439,6 +443,7 @@ impl Manager {
                 };
                 self.shared.zones.publish(zone, Some(data.clone()));
                 managed.data = Some(data);
+                self.catalog_installed(zone);
             }
             Err(error) => {
                 tracing::error!(zone = %zone, %error, "new version not stored; the old one keeps serving")
