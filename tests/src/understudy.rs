@@ -144,6 +144,8 @@ pub struct Config {
     pub metrics_port: u16,
     /// `[log] level`.
     pub log_level: String,
+    /// Further tables (`[[catalog]]`, …), raw TOML written after the zones.
+    pub tables: Vec<String>,
 }
 
 impl Config {
@@ -159,6 +161,7 @@ impl Config {
             zones: Vec::new(),
             metrics_port: free_port(),
             log_level: "debug".to_string(),
+            tables: Vec::new(),
         }
     }
 
@@ -171,6 +174,12 @@ impl Config {
     /// Adds a TSIG key.
     pub fn tsig_key(mut self, key: TsigKey) -> Config {
         self.tsig_keys.push(key);
+        self
+    }
+
+    /// Adds a table written verbatim after the zones (e.g. `[[catalog]]`).
+    pub fn table(mut self, toml: &str) -> Config {
+        self.tables.push(toml.to_string());
         self
     }
 
@@ -225,6 +234,9 @@ impl Config {
         }
         for zone in &self.zones {
             zone.write(&mut text);
+        }
+        for table in &self.tables {
+            let _ = write!(text, "\n{table}\n");
         }
         text
     }

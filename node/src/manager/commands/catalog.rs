@@ -67,12 +67,14 @@ impl Manager {
             return false;
         };
         let handed_over = self.handed_over_to(catalog);
-        let config = self.config.clone();
-        let written = list.update(|list, node| {
-            provision(list, node, settings, &members, &handed_over, |zone| {
-                config.zone(zone).is_some()
-            })
-        });
+        let taken: HashSet<Name> = members
+            .iter()
+            .map(|member| &member.zone)
+            .filter(|zone| self.served_outside_fleet(zone))
+            .cloned()
+            .collect();
+        let written = list
+            .update(|list, node| provision(list, node, settings, &members, &handed_over, &taken));
         if let Err(error) = written {
             tracing::error!(zone = %catalog, %error, "catalog members not written to the fleet list; nothing changed");
             return false;
@@ -109,13 +111,13 @@ fn provision(
     settings: &CatalogSettings,
     members: &Members,
     handed_over: &HashSet<Name>,
-    configured: impl Fn(&Name) -> bool,
+    taken: &HashSet<Name>,
 ) {
     let catalog = &settings.zone;
     for member in members.iter() {
         let zone = &member.zone;
-        if configured(zone) {
-            tracing::warn!(zone = %zone, catalog = %catalog, "catalog member ignored: a [[zone]] of this node has the name");
+        if taken.contains(zone) {
+            tracing::warn!(zone = %zone, catalog = %catalog, "catalog member ignored: this node serves the zone from its configuration or ctl");
             continue;
         }
         let held = list.entry(zone).and_then(|entry| entry.live()).cloned();

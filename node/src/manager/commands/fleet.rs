@@ -73,7 +73,18 @@ impl Manager {
             }
         };
         for (zone, fleet) in list.snapshot().live() {
-            if self.zones.contains_key(zone) || self.config.zone(zone).is_some() {
+            if self.config.zone(zone).is_some() {
+                continue;
+            }
+            if let Some(managed) = self.zones.get(zone) {
+                // Loaded from `zones.json` already: adopted, data and all,
+                // when it has the list's description (else apply_fleet
+                // redefines it).
+                let same =
+                    convert::to_spec(zone, fleet).is_ok_and(|spec| managed.config.spec == spec);
+                if same && managed.origin == ZoneOrigin::Runtime {
+                    self.fleet.applied.insert(zone.clone(), fleet.clone());
+                }
                 continue;
             }
             let Some(config) = self.fleet_config(zone, fleet) else {
@@ -122,6 +133,14 @@ impl Manager {
         Response::done(format!("zone {zone} removed from the whole fleet"))
     }
 
+    /// Whether `zone` is served here from elsewhere than the fleet list
+    /// (a `[[zone]]`, or a single node's `ctl zone add`), so that a catalog
+    /// member of that name clashes (RFC 9432 §5.2).
+    pub(super) fn served_outside_fleet(&self, zone: &Name) -> bool {
+        self.config.zone(zone).is_some()
+            || (self.zones.contains_key(zone) && !self.fleet.applied.contains_key(zone))
+    }
+
     /// Why `ctl zone remove` must not touch `zone`, if it must not.
     pub(super) fn removal_refused(&self, zone: &Name) -> Option<Response> {
         if self.zones.get(zone)?.origin == ZoneOrigin::Config {
@@ -149,9 +168,9 @@ impl Manager {
             Some(ZoneOrigin::Runtime) => {
                 let same = convert::to_spec(zone, fleet)
                     .is_ok_and(|spec| self.zones[zone].config.spec == spec);
-                // The same description with no catalog identity to reset:
-                // adopt the zone as it is (a zone from `zones.json`).
-                if same && fleet.member_id.is_none() && !self.fleet.applied.contains_key(zone) {
+                // Loaded at start from `zones.json` with the same description:
+                // adopt it as it is, data and all.
+                if same && !self.fleet.applied.contains_key(zone) {
                     self.fleet.applied.insert(zone.clone(), fleet.clone());
                     return;
                 }
