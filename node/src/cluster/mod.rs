@@ -3,6 +3,8 @@
 //! * [`quic`]: one QUIC endpoint per node, mutual TLS against the cluster
 //!   CAs ([`tls`], [`verify`], [`identity`]); requests are plain
 //!   bidirectional streams ([`stream`]) whose bytes the caller frames.
+//! * [`peer`]: the requests nodes answer each other over that endpoint:
+//!   confirm a zone's version, fetch its diffs or snapshot, the zone list.
 //! * [`gossip`]: chitchat membership and key-values, every datagram
 //!   authenticated with the cluster key and checked against replay.
 //!
@@ -11,6 +13,7 @@
 
 pub mod gossip;
 pub mod identity;
+pub mod peer;
 pub mod pem;
 pub mod quic;
 pub mod status;
@@ -18,6 +21,10 @@ pub mod stream;
 pub mod tls;
 pub mod verify;
 
+pub use peer::{
+    ClientSettings, FetchKind, Fetched, LocalZones, PeerClient, PeerError, PeerServer, PeerVersion,
+    Serving,
+};
 pub use quic::{ClusterEndpoint, Peer, QuicCounters, QuicSettings, RequestError, RequestHandler};
 pub use stream::{ClusterStream, StreamError};
 pub use tls::{ALPN, TlsError, TlsMaterial};

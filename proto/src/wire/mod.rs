@@ -15,8 +15,11 @@
 //! - [`soa_query`], [`axfr_query`], [`ixfr_query`], [`notify`],
 //!   [`notify_response`] and [`error_response`] build the messages a
 //!   secondary sends.
+//! - [`cluster`] frames the requests nodes of a cluster send each other
+//!   over QUIC.
 
 mod builder;
+pub mod cluster;
 mod compress;
 mod edns;
 mod error;
