@@ -12,6 +12,8 @@ pub mod convert;
 mod list;
 mod sync;
 #[cfg(test)]
+mod sync_tests;
+#[cfg(test)]
 mod tests;
 
 pub use list::{FILE_NAME, FleetList, MergeError};

@@ -18,8 +18,8 @@ use std::time::Duration;
 use rand::Rng as _;
 use tokio::sync::{mpsc, watch};
 
-use crate::cluster::Peer;
 use crate::cluster::status::{ClusterShared, ClusterStatus};
+use crate::cluster::{Peer, PeerClient};
 use crate::manager::Command;
 
 use super::list::{FleetList, MergeError};
@@ -28,6 +28,14 @@ use super::list::{FleetList, MergeError};
 pub trait ListSource: Send + Sync + 'static {
     /// The encoded fleet list of `peer`.
     fn zone_list(&self, peer: &Peer) -> impl Future<Output = Result<Vec<u8>, String>> + Send;
+}
+
+impl ListSource for PeerClient {
+    async fn zone_list(&self, peer: &Peer) -> Result<Vec<u8>, String> {
+        PeerClient::zone_list(self, peer)
+            .await
+            .map_err(|error| error.to_string())
+    }
 }
 
 /// How often and how patiently the task pulls.
