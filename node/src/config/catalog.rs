@@ -177,4 +177,34 @@ tsig_key = "k"
         let error = parse("[[catalog]]\nzone = \"catalog.example.\"\nbogus = 1\n").unwrap_err();
         assert!(error.contains("bogus"), "{error}");
     }
+
+    #[test]
+    fn the_deploy_templates_catalog_block_loads() {
+        let template = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/understudy.toml"),
+        )
+        .unwrap();
+        let block: Vec<&str> = template
+            .lines()
+            .skip_while(|line| *line != "# [[catalog]]")
+            .take_while(|line| line.starts_with('#'))
+            .map(|line| {
+                line.strip_prefix("# ")
+                    .unwrap_or(line.trim_start_matches('#'))
+            })
+            .collect();
+        assert!(block.len() > 5, "the template documents [[catalog]]");
+        let text = format!(
+            "version = 1\n[node]\nid = \"n1\"\n\
+             [[tsig_key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\n\
+             secret = \"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0\"\n\
+             [[zone]]\nname = \"catalog.example.com.\"\nprimaries = [\"192.0.2.1\"]\n{}\n",
+            block.join("\n")
+        );
+        let config = Config::parse(&text, Path::new("/"), Path::new("t.toml"))
+            .unwrap_or_else(|error| panic!("{error}\n{text}"));
+        let member = config.catalogs[0].member_spec(&"m.example.".parse().unwrap());
+        assert_eq!(member.primaries, ["192.0.2.1:53"]);
+        assert_eq!(member.tsig_key.as_deref(), Some("xfr-key"));
+    }
 }
