@@ -152,7 +152,8 @@ fn is_member_of(fleet: &FleetZone, catalog: &Name) -> bool {
 
 fn log_changes(catalog: &Name, members: &Members, changes: &MemberChanges) {
     for member in &changes.added {
-        tracing::info!(zone = %member.zone, catalog = %catalog, op = "catalog-add", "catalog member added");
+        let groups = member.groups.join(",");
+        tracing::info!(zone = %member.zone, catalog = %catalog, groups, op = "catalog-add", "catalog member added");
     }
     for zone in &changes.removed {
         tracing::info!(zone = %zone, catalog = %catalog, op = "catalog-remove", "catalog member removed");

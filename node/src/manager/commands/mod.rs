@@ -2,6 +2,8 @@
 
 mod catalog;
 mod fleet;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
