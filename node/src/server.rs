@@ -21,9 +21,13 @@ use understudy_proto::answer::{
 use understudy_proto::tsig::{Key, KeyRing};
 
 use crate::clock::Clock;
+use crate::cluster::gossip::generation_now;
+use crate::cluster::peer::PeerServer;
+use crate::cluster::runtime::ClusterRuntime;
 use crate::config::{Config, LogFormat};
 use crate::control::{self, ControlServer, Response};
 use crate::dns::{self, Handled, Protocol, QueryHandler, SpecialRequest};
+use crate::manager::replica::Replication;
 use crate::manager::zone::ZoneOrigin;
 use crate::manager::{self, Command, Manager, Shared};
 use crate::metrics::{Health, Metrics, MetricsServer, SharedQueryCounter};
@@ -35,6 +39,8 @@ use crate::zones::Zones;
 const SPECIAL_QUEUE: usize = 1024;
 /// Commands waiting for the zone manager.
 const COMMAND_QUEUE: usize = 4096;
+/// Snapshots sent to peers at once; more are answered busy.
+const PEER_TRANSFERS: usize = 4;
 
 /// Runs the daemon with the configuration at `path` until SIGTERM or SIGINT.
 pub fn run(path: &Path) -> ExitCode {
@@ -154,6 +160,7 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
         Some(metrics.clone()),
     );
     load_zones(&mut manager, &config, &store)?;
+    let cluster = join_cluster(&config, &mut manager, &shared).await?;
     let (commands, command_queue) = mpsc::channel(COMMAND_QUEUE);
     let (stop_manager, manager_stop) = oneshot::channel();
     let manager_task = tokio::spawn(manager.run(command_queue, manager_stop));
@@ -188,11 +195,44 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
     let _ = stop.send(true);
     let _ = stop_manager.send(());
     let _ = manager_task.await;
+    if let Some(cluster) = cluster {
+        cluster.shutdown().await;
+    }
     tokio::task::spawn_blocking(move || writer_thread.join())
         .await
         .ok();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts gossip and QUIC when `[cluster]` is configured and hands them to
+/// the manager; the node's generation is its start time.
+async fn join_cluster(
+    config: &Config,
+    manager: &mut Manager,
+    shared: &Arc<Shared>,
+) -> anyhow::Result<Option<ClusterRuntime>> {
+    let Some(settings) = &config.cluster else {
+        return Ok(None);
+    };
+    let dns = config.dns.listen.first().copied();
+    let mut runtime = ClusterRuntime::start(&config.node, settings, generation_now(), dns)
+        .await
+        .context("cannot join the cluster")?;
+    runtime.serve(Arc::new(PeerServer::new(
+        shared.serving.clone(),
+        PEER_TRANSFERS,
+    )));
+    let replication = Replication::new(
+        &config.node.id,
+        &config.node.region,
+        &settings.name,
+        settings.gossip_interval,
+        runtime.gossip.clone(),
+        runtime.endpoint.clone(),
+    );
+    manager.join_cluster(replication).await;
+    Ok(Some(runtime))
 }
 
 fn tsig_keys(config: &Config) -> anyhow::Result<Vec<Arc<Key>>> {

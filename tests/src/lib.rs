@@ -6,6 +6,7 @@
 //! process, stopped on drop; scratch directories are kept when a test fails.
 
 pub mod client;
+pub mod cluster;
 pub mod differential;
 pub mod dig;
 pub mod env;

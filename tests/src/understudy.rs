@@ -144,7 +144,9 @@ pub struct Config {
     pub metrics_port: u16,
     /// `[log] level`.
     pub log_level: String,
-    /// Further tables (`[[catalog]]`, …), raw TOML written after the zones.
+    /// `[node] region`.
+    pub region: String,
+    /// Further tables, raw TOML appended to the file (`[cluster]`, …).
     pub tables: Vec<String>,
 }
 
@@ -161,6 +163,7 @@ impl Config {
             zones: Vec::new(),
             metrics_port: free_port(),
             log_level: "debug".to_string(),
+            region: "test".to_string(),
             tables: Vec::new(),
         }
     }
@@ -177,7 +180,7 @@ impl Config {
         self
     }
 
-    /// Adds a table written verbatim after the zones (e.g. `[[catalog]]`).
+    /// Adds a table written verbatim (e.g. `[[catalog]]`).
     pub fn table(mut self, toml: &str) -> Config {
         self.tables.push(toml.to_string());
         self
@@ -199,9 +202,10 @@ impl Config {
     /// The TOML text, with `data_dir` and the control socket under `dir`.
     pub fn to_toml(&self, dir: &std::path::Path) -> String {
         let mut text = format!(
-            "version = 1\n\n[node]\nid = {}\nregion = \"test\"\ndata_dir = {}\n\n\
+            "version = 1\n\n[node]\nid = {}\nregion = {}\ndata_dir = {}\n\n\
              [dns]\nlisten = [\"127.0.0.1:{port}\", \"[::1]:{port}\"]\nudp_workers = {}\n",
             toml_string(&self.node_id),
+            toml_string(&self.region),
             toml_string(&dir.join("data").display().to_string()),
             self.udp_workers,
             port = self.port,
@@ -232,11 +236,11 @@ impl Config {
                 toml_string(&key.secret)
             );
         }
-        for zone in &self.zones {
-            zone.write(&mut text);
-        }
         for table in &self.tables {
             let _ = write!(text, "\n{table}\n");
+        }
+        for zone in &self.zones {
+            zone.write(&mut text);
         }
         text
     }

@@ -16,6 +16,7 @@ pub mod identity;
 pub mod peer;
 pub mod pem;
 pub mod quic;
+pub mod runtime;
 pub mod status;
 pub mod stream;
 pub mod tls;

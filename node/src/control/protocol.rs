@@ -189,6 +189,10 @@ pub struct ZoneStatusView {
     pub last_error: Option<String>,
     /// The primary (or peer) the data came from last.
     pub last_primary: Option<String>,
+    /// Where the data served came from: `primary ADDRESS` or `peer NODE`;
+    /// none when it was loaded from disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Seconds since a primary last confirmed the served serial.
     pub verified_age_seconds: Option<u64>,
     /// Records in the served snapshot.

@@ -102,6 +102,7 @@ pub fn detail(zone: &ZoneStatusView) -> String {
             "last primary",
             zone.last_primary.clone().unwrap_or_else(|| "-".into()),
         ),
+        ("source", zone.source.clone().unwrap_or_else(|| "-".into())),
         (
             "last error",
             zone.last_error.clone().unwrap_or_else(|| "-".into()),
@@ -188,6 +189,7 @@ mod tests {
             )),
             last_error: None,
             last_primary: Some("192.0.2.1:53".into()),
+            source: None,
             verified_age_seconds: Some(35),
             records: 1234,
             bytes: 56_789,

@@ -30,6 +30,7 @@ fn status(zone: &str) -> ZoneStatusView {
         expires_at: None,
         last_error: None,
         last_primary: None,
+        source: None,
         verified_age_seconds: None,
         records: 3,
         bytes: 100,

@@ -16,8 +16,12 @@
 //! A new version is written to disk before it is served: a full disk keeps
 //! the old version serving and the failure shows in the zone's status.
 
+mod announce;
 mod commands;
 mod events;
+mod peer_install;
+pub mod replica;
+pub mod serving;
 pub mod state;
 mod status;
 mod work;
@@ -40,6 +44,8 @@ use understudy_proto::tsig::Key;
 use understudy_proto::xfr::{Journal, JournalLimits};
 
 use crate::clock::Clock;
+use crate::cluster::gossip::MemberWatch;
+use crate::cluster::status::{ClusterShared, SourceKind};
 use crate::config::{Config, ZoneSpec};
 use crate::control::{Command as ControlCommand, Response, ZoneStatusView};
 use crate::metrics::Metrics;
@@ -47,9 +53,11 @@ use crate::primary::transport::StreamLimits;
 use crate::primary::xfr::TransferLimits;
 use crate::zones::Zones;
 
+use self::replica::{ReplicaDone, Replication};
+use self::serving::ServingTable;
 use self::work::{Fetched, TransferResult, ZoneLimits};
 use self::writer::{Job, Writer, WriterThread};
-use self::zone::{ManagedZone, ZoneAccess, ZoneData};
+use self::zone::{ManagedZone, Source, ZoneAccess, ZoneData};
 
 /// How often every zone's freshness, state file and status view are
 /// brought up to date even without an event.
@@ -88,6 +96,10 @@ pub struct Shared {
     pub access: ArcSwap<HashMap<Name, Arc<ZoneAccess>>>,
     /// The latest status of every zone, for metrics and health.
     views: std::sync::Mutex<std::collections::BTreeMap<Name, ZoneStatusView>>,
+    /// The cluster as this node sees it, and the cluster paths' counters.
+    pub cluster: Arc<ClusterShared>,
+    /// What is served, for peers asking over QUIC.
+    pub serving: Arc<ServingTable>,
 }
 
 impl Shared {
@@ -124,11 +136,13 @@ enum Outcome {
     Transfer {
         result: TransferResult,
         forced: bool,
+        primary: usize,
     },
     Stored {
         fetched: Box<Fetched>,
         journal: Arc<Journal>,
         result: Result<(), String>,
+        primary: usize,
     },
 }
 
@@ -146,9 +160,14 @@ pub struct Manager {
     network: JoinSet<Done>,
 
     storing: JoinSet<Done>,
+    /// Zones with a new version on its way to disk.
+    writing: std::collections::HashSet<Name>,
     metrics: Option<Arc<Metrics>>,
     seed: u64,
     fleet: commands::FleetState,
+    cluster: Option<Replication>,
+    member_watch: Option<MemberWatch>,
+    replica_work: JoinSet<ReplicaDone>,
 }
 
 impl Manager {
@@ -175,10 +194,21 @@ impl Manager {
             network: JoinSet::new(),
 
             storing: JoinSet::new(),
+            writing: std::collections::HashSet::new(),
             metrics,
             seed: rand::random(),
             fleet: commands::FleetState::default(),
+            cluster: None,
+            member_watch: None,
+            replica_work: JoinSet::new(),
         }
+    }
+
+    /// Takes part in the cluster through `replication`: the manager drives
+    /// its replicator and publishes this node's zones in gossip.
+    pub async fn join_cluster(&mut self, replication: Replication) {
+        self.member_watch = Some(replication.watch().await);
+        self.cluster = Some(replication);
     }
 
     /// Runs until `stop` fires (or `commands` closes), then finishes
@@ -189,23 +219,35 @@ impl Manager {
         mut stop: oneshot::Receiver<()>,
     ) {
         let mut views = tokio::time::interval(VIEW_INTERVAL);
+        let mut rtts = tokio::time::interval(replica::RTT_INTERVAL);
         loop {
             self.drain();
+            self.announce().await;
             let wake = self
                 .scheduler
                 .poll_timeout()
                 .map(|at| self.clock.instant(at));
+            let replica_wake = self.replica_timeout();
             tokio::select! {
                 command = commands.recv() => match command {
+                    Some(Command::Notify { zone, serial, source }) => self.notify(zone, serial, source),
                     Some(command) => self.handle_command(command),
                     None => break,
                 },
                 Some(done) = self.network.join_next(), if !self.network.is_empty() => self.finish(done),
                 Some(done) = self.storing.join_next(), if !self.storing.is_empty() => self.finish(done),
+                Some(done) = self.replica_work.join_next(), if !self.replica_work.is_empty() => self.finish_replica(done),
                 _ = sleep_until(wake) => self.scheduler.handle_timeout(self.clock.now()),
-                _ = views.tick() => self.sync_all(),
-
-
+                _ = sleep_until(replica_wake) => self.poll_replicator(),
+                alive = member_changed(&mut self.member_watch) => match alive {
+                    true => self.read_gossip().await,
+                    false => self.member_watch = None,
+                },
+                _ = views.tick() => {
+                    self.sync_all();
+                    self.publish_cluster();
+                }
+                _ = rtts.tick(), if self.cluster.is_some() => self.probe_rtts(),
                 _ = &mut stop => break,
             }
         }
@@ -231,6 +273,9 @@ impl Manager {
         for zone in &dirty {
             self.sync_zone(zone, now);
         }
+        if !dirty.is_empty() {
+            self.poll_replicator();
+        }
     }
 
     /// Brings every zone's freshness and state file up to date, once a
@@ -246,9 +291,19 @@ impl Manager {
     /// Publishes `zone`'s freshness and writes its state file if it changed.
     fn sync_zone(&mut self, zone: &Name, now: understudy_proto::Timestamp) {
         self.shared.set_view(zone, status::view(self, zone, now));
+        self.replica_local(zone, now);
         let Some(machine) = self.scheduler.zone(zone) else {
+            self.shared.serving.set(zone, None, None);
             return;
         };
+        let data = self
+            .zones
+            .get(zone)
+            .and_then(|managed| managed.data.clone());
+        let serving = machine.serving().zip(data);
+        self.shared
+            .serving
+            .set(zone, serving, machine.verified_age(now));
         self.shared
             .zones
             .set_freshness(zone, machine.freshness(now));
@@ -283,6 +338,7 @@ impl Manager {
         };
         let deadline = self.clock.instant(action.deadline);
         let id = action.id;
+        let index = action.kind.primary();
         match action.kind {
             ActionKind::QuerySoa { .. } => {
                 let timeout = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -306,7 +362,11 @@ impl Manager {
                     Done {
                         zone,
                         id,
-                        outcome: Outcome::Transfer { result, forced },
+                        outcome: Outcome::Transfer {
+                            result,
+                            forced,
+                            primary: index,
+                        },
                     }
                 });
             }
@@ -323,8 +383,14 @@ impl Manager {
         let now = self.clock.now();
         let report = match outcome {
             Outcome::Soa(result) => self.scheduler.handle_soa_response(now, &zone, id, result),
-            Outcome::Transfer { result, forced } => match result {
-                TransferResult::New(fetched) => return self.install(zone, id, fetched, forced),
+            Outcome::Transfer {
+                result,
+                forced,
+                primary,
+            } => match result {
+                TransferResult::New(fetched) => {
+                    return self.install(zone, id, fetched, forced, primary);
+                }
                 TransferResult::UpToDate(soa) => self.scheduler.handle_transfer_response(
                     now,
                     &zone,
@@ -337,19 +403,24 @@ impl Manager {
                     id,
                     TransferOutcome::FallbackToAxfr(Failure::Malformed(reason)),
                 ),
-                TransferResult::Failed(failure) => self.scheduler.handle_transfer_response(
-                    now,
-                    &zone,
-                    id,
-                    TransferOutcome::Failed(failure),
-                ),
+                TransferResult::Failed(failure) => {
+                    self.count_primary_transfer(false);
+                    self.scheduler.handle_transfer_response(
+                        now,
+                        &zone,
+                        id,
+                        TransferOutcome::Failed(failure),
+                    )
+                }
             },
             Outcome::Stored {
                 fetched,
                 journal,
                 result,
+                primary,
             } => {
-                self.installed(&zone, fetched.as_ref(), journal, result.clone());
+                self.writing.remove(&zone);
+                self.installed(&zone, fetched.as_ref(), journal, result.clone(), primary);
                 let outcome = match result {
                     Ok(()) => TransferOutcome::Installed {
                         soa: fetched.soa,
@@ -367,7 +438,14 @@ impl Manager {
     }
 
     /// A transfer brought a new version: decide, then write it to disk.
-    fn install(&mut self, zone: Name, id: ActionId, fetched: Box<Fetched>, forced: bool) {
+    fn install(
+        &mut self,
+        zone: Name,
+        id: ActionId,
+        fetched: Box<Fetched>,
+        forced: bool,
+        primary: usize,
+    ) {
         let now = self.clock.now();
         let Some(managed) = self.zones.get(&zone) else {
             return;
@@ -408,6 +486,7 @@ impl Manager {
             return;
         }
         let journal = Arc::new(journal);
+        self.writing.insert(zone.clone());
         self.storing.spawn(async move {
             let result = stored
                 .await
@@ -419,6 +498,7 @@ impl Manager {
                     fetched,
                     journal,
                     result,
+                    primary,
                 },
             }
         });
@@ -431,7 +511,9 @@ impl Manager {
         fetched: &Fetched,
         journal: Arc<Journal>,
         result: Result<(), String>,
+        primary: usize,
     ) {
+        self.count_primary_transfer(result.is_ok());
         let Some(managed) = self.zones.get_mut(zone) else {
             return;
         };
@@ -443,6 +525,12 @@ impl Manager {
                 };
                 self.shared.zones.publish(zone, Some(data.clone()));
                 managed.data = Some(data);
+                managed.source = managed
+                    .config
+                    .primaries
+                    .get(primary)
+                    .copied()
+                    .map(Source::Primary);
                 self.catalog_installed(zone);
             }
             Err(error) => {
@@ -451,9 +539,17 @@ impl Manager {
         }
     }
 
+    fn count_primary_transfer(&self, ok: bool) {
+        self.shared
+            .cluster
+            .counters
+            .transfer(SourceKind::Primary, ok);
+    }
+
     /// Stops network work, lets queued writes finish, writes final states.
     async fn shut_down(mut self) {
         self.network.abort_all();
+        self.replica_work.abort_all();
         while let Some(done) = self.storing.join_next().await {
             self.finish(done);
         }
@@ -493,7 +589,14 @@ fn next_journal(managed: &ManagedZone, fetched: &Fetched, forced: bool) -> Journ
         Some(data) if !forced => (*data.journal).clone(),
         _ => Journal::new(managed.config.name.clone(), limits),
     };
-    if forced || fetched.diffs.is_empty() || managed.data.is_none() {
+    // A peer's version may have been installed while the transfer ran
+    // from the one before: diffs that do not continue the journal start
+    // it afresh.
+    let continues = match (&managed.data, fetched.diffs.first()) {
+        (Some(data), Some(first)) => first.from == data.snapshot.serial(),
+        _ => false,
+    };
+    if forced || !continues {
         journal.reset(fetched.soa.serial);
         return journal;
     }
@@ -553,6 +656,15 @@ fn scheduler_config() -> SchedulerConfig {
         max_transfers: 8,
         reserved_soa_queries: 8,
         reserved_transfers: 2,
+    }
+}
+
+/// Waits for gossip to change; `false` once it stopped. Never returns
+/// without a cluster.
+async fn member_changed(watch: &mut Option<MemberWatch>) -> bool {
+    match watch {
+        Some(watch) => watch.changed().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -33,6 +33,7 @@ pub fn view(manager: &Manager, name: &Name, now: Timestamp) -> Option<ZoneStatus
             .last_primary
             .and_then(|index| managed.config.primaries.get(index))
             .map(|addr| addr.to_string()),
+        source: managed.source.as_ref().map(ToString::to_string),
         verified_age_seconds: status
             .verified_at
             .map(|verified| now.since(verified).as_secs()),

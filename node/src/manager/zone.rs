@@ -42,6 +42,24 @@ pub struct ZoneAccess {
     pub allow_transfer: Acl,
 }
 
+/// Where the data served came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A transfer from this primary.
+    Primary(std::net::SocketAddr),
+    /// A fetch over QUIC from this cluster member.
+    Peer(String),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Primary(address) => write!(f, "primary {address}"),
+            Source::Peer(node) => write!(f, "peer {node}"),
+        }
+    }
+}
+
 /// The data served for a zone: the snapshot and the journal leading to it,
 /// published together so an IXFR answer never runs ahead of the snapshot.
 #[derive(Clone)]
@@ -62,6 +80,8 @@ pub struct ManagedZone {
     pub primaries: Vec<Primary>,
     /// The data served, if any.
     pub data: Option<ZoneData>,
+    /// Where that data came from; `None` when loaded from disk.
+    pub source: Option<Source>,
 }
 
 impl ManagedZone {
@@ -85,6 +105,7 @@ impl ManagedZone {
             origin,
             primaries,
             data: None,
+            source: None,
         }
     }
 

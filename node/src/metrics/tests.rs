@@ -21,6 +21,7 @@ fn view(zone: &str, state: ZoneState, serial: u32) -> ZoneStatusView {
         expires_at: Some(TimePoint::from_unix(1_800_000_000, 1_700_000_000)),
         last_error: None,
         last_primary: None,
+        source: None,
         verified_age_seconds: Some(42),
         records: 10,
         bytes: 2048,

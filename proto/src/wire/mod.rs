@@ -23,6 +23,7 @@ pub mod cluster;
 mod compress;
 mod edns;
 mod error;
+pub mod gossip;
 mod header;
 mod message;
 mod queries;
