@@ -161,6 +161,7 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
     );
     load_zones(&mut manager, &config, &store)?;
     let cluster = join_cluster(&config, &mut manager, &shared).await?;
+    let fleet_list = manager.fleet_list();
     let (commands, command_queue) = mpsc::channel(COMMAND_QUEUE);
     let (stop_manager, manager_stop) = oneshot::channel();
     let manager_task = tokio::spawn(manager.run(command_queue, manager_stop));
@@ -185,6 +186,16 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
     start_udp(&config, &handler, &special_sender, &udp_stop, &metrics)?;
     start_tcp(&config, &handler, &special_sender, &stopping)?;
     drop(special_sender);
+    if let (Some(runtime), Some(list)) = (&cluster, fleet_list) {
+        crate::fleet::start(
+            list,
+            runtime.endpoint.clone(),
+            &shared.serving,
+            shared.cluster.clone(),
+            commands.clone(),
+            stopping.clone(),
+        );
+    }
     start_control(&config, commands, stopping.clone())?;
     start_metrics(&config, metrics, shared.clone(), stopping.clone()).await?;
     tracing::info!(node = %config.node.id, region = %config.node.region, "understudy started");

@@ -117,12 +117,12 @@ impl Manager {
     }
 
     /// `ctl zone remove` on a node with `[cluster]`: a tombstone in the
-    /// list (on disk), then applied.
+    /// list (on disk), then applied. A zone this node does not know yet is
+    /// removed too: it may have been added elsewhere a moment ago, and the
+    /// operator wants it gone from the fleet either way.
     pub(super) fn fleet_zone_remove(&mut self, list: Arc<FleetList>, zone: &Name) -> Response {
-        let listed = list.entry(zone).is_some_and(|entry| entry.live().is_some());
-        if !listed && !self.zones.contains_key(zone) {
-            return Response::error(format!("no zone {zone}"));
-        }
+        let known = self.zones.contains_key(zone)
+            || list.entry(zone).is_some_and(|entry| entry.live().is_some());
         if let Err(error) = list.remove(zone) {
             return Response::error(format!(
                 "zone {zone} not removed: fleet list not written: {error}"
@@ -130,7 +130,12 @@ impl Manager {
         }
         tracing::info!(zone = %zone, op = "fleet-remove", node = %self.config.node.id, "zone removed from the fleet");
         self.apply_fleet();
-        Response::done(format!("zone {zone} removed from the whole fleet"))
+        match known {
+            true => Response::done(format!("zone {zone} removed from the whole fleet")),
+            false => Response::done(format!(
+                "zone {zone} was not known here; removed from the whole fleet"
+            )),
+        }
     }
 
     /// Whether `zone` is served here from elsewhere than the fleet list
