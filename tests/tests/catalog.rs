@@ -12,16 +12,20 @@ const CATALOG: &str = "catalog.invalid.";
 const MEMBER_A: &str = "member-a.test.";
 const MEMBER_B: &str = "member-b.test.";
 
-/// A version-2 catalog at `serial` listing `members` (unique-N = m0, m1…).
+/// A version-2 catalog at `serial` listing `members`, each under a
+/// unique-N made of its first label (stable across versions, so a member
+/// kept is not reset), each in group "gold".
 fn catalog(serial: u32, members: &[&str]) -> String {
     let mut text = format!(
         "$ORIGIN {CATALOG}\n$TTL 0\n@ SOA invalid. invalid. {serial} 3600 600 86400 0\n\
          @ NS invalid.\nversion TXT \"2\"\n"
     );
-    for (index, member) in members.iter().enumerate() {
-        text.push_str(&format!("m{index}.zones PTR {member}\n"));
+    for member in members {
+        let id = member.split('.').next().unwrap_or_default();
+        text.push_str(&format!(
+            "{id}.zones PTR {member}\ngroup.{id}.zones TXT \"gold\"\n"
+        ));
     }
-    text.push_str("group.m0.zones TXT \"gold\"\n");
     text
 }
 
@@ -55,10 +59,18 @@ fn members_of_a_knot_catalog_are_served_and_removed_with_it() {
         soa_serial(node.addr(), MEMBER_B).is_none()
     });
     assert_eq!(node.serial(MEMBER_A), Some(11));
-    assert!(
-        !node.data_dir().join("member-b.test").exists(),
-        "a removed member's data is deleted"
-    );
+    wait_until(NOTIFY_BOUND, "a removed member's data is deleted", || {
+        !node.data_dir().join("member-b.test").exists()
+    });
+
+    // A new unique-N for member a resets it (RFC 9432 §5.4): dropped and
+    // transferred again.
+    let renamed = catalog(3, &[MEMBER_A]).replace("member-a.zones", "renamed.zones");
+    primary.update_zone(CATALOG, &renamed);
+    node.wait_serial(CATALOG, 3, NOTIFY_BOUND);
+    wait_until(NOTIFY_BOUND, "member a reset and served again", || {
+        node.log().contains("op=\"fleet-reset\"") && node.serial(MEMBER_A) == Some(11)
+    });
 
     // Members come back from disk after a restart, without the primary.
     primary.stop();
@@ -87,4 +99,70 @@ fn a_catalog_of_another_version_changes_nothing() {
     assert_eq!(node.serial(MEMBER_A), Some(11), "the last good list stays");
     assert_eq!(soa_serial(node.addr(), MEMBER_B), None);
     assert!(node.log().contains("catalog version refused"));
+}
+
+/// Three clustered nodes; only the first has the catalog. Its members are
+/// fleet zones: every node serves a member added to the catalog and drops
+/// one removed from it.
+#[test]
+fn catalog_members_reach_every_node_of_a_cluster() {
+    use std::net::SocketAddr;
+    use understudy_e2e::cluster::{ClusterAddrs, Credentials, member};
+
+    let credentials = Credentials::new();
+    let knot_port = understudy_e2e::free_port();
+    let knot = SocketAddr::from(([127, 0, 0, 1], knot_port));
+    let addrs: Vec<ClusterAddrs> = (0..3).map(|_| ClusterAddrs::new()).collect();
+    let configs: Vec<Config> = (0..3)
+        .map(|index| {
+            let mut config = Config::new(&format!("catz-{index}"));
+            if index == 0 {
+                config = config
+                    .zone(ZoneConfig::new(CATALOG, &[knot]))
+                    .table(&format!("[[catalog]]\nzone = \"{CATALOG}\""));
+            }
+            let seeds = if index == 0 {
+                Vec::new()
+            } else {
+                vec![addrs[0].gossip]
+            };
+            member(config, "one", addrs[index], &seeds, &credentials)
+        })
+        .collect();
+    let mut primary = Server::start(
+        Kind::Knot,
+        ServerSpec::new()
+            .primary_zone(CATALOG, &catalog(1, &[MEMBER_A]))
+            .primary_zone(MEMBER_A, &tiny(MEMBER_A, 11))
+            .primary_zone(MEMBER_B, &tiny(MEMBER_B, 21))
+            .notify(node_addr(&configs[0]))
+            .port(knot_port),
+    );
+    let nodes: Vec<Understudy> = configs.into_iter().map(Understudy::start).collect();
+    let spread = Duration::from_secs(15);
+    let everywhere = |zone: &str, serial: Option<u32>, timeout: Duration| {
+        let start = std::time::Instant::now();
+        wait_until(
+            timeout,
+            &format!("every node serves {zone} at {serial:?}"),
+            || {
+                nodes
+                    .iter()
+                    .all(|node| soa_serial(node.addr(), zone) == serial)
+            },
+        );
+        start.elapsed()
+    };
+    everywhere(MEMBER_A, Some(11), FIRST_TRANSFER);
+
+    primary.update_zone(CATALOG, &catalog(2, &[MEMBER_A, MEMBER_B]));
+    let took = everywhere(MEMBER_B, Some(21), spread);
+    eprintln!("a member added to the catalog served by all three nodes after {took:?}");
+
+    primary.update_zone(CATALOG, &catalog(3, &[MEMBER_B]));
+    let took = everywhere(MEMBER_A, None, spread);
+    eprintln!("a member removed from the catalog gone from all three nodes after {took:?}");
+    assert!(nodes.iter().all(|node| node.serial(MEMBER_B) == Some(21)));
+    let (ok, said) = nodes[1].ctl(&["zone", "remove", MEMBER_B]);
+    assert!(!ok && said.contains("catalog"), "{said}");
 }
