@@ -253,8 +253,8 @@ mod tests {
                 "version d.",
                 "state a. 1",
                 "remove c.",
-                "zones",
-                "version c."
+                "version c.",
+                "zones"
             ]
         );
     }
