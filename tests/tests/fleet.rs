@@ -43,12 +43,16 @@ fn ctl_ok(node: &Understudy, args: &[&str]) -> String {
     output
 }
 
-fn wait_everywhere(nodes: &[Understudy], zone: &str, serial: Option<u32>, what: &str) {
-    wait_until(SPREAD, what, || {
+/// Waits until every node answers `zone` at `serial` (`None`: not at all);
+/// returns how long that took.
+fn wait_everywhere(nodes: &[Understudy], zone: &str, serial: Option<u32>, what: &str) -> Duration {
+    let took = wait_until(SPREAD, what, || {
         nodes
             .iter()
             .all(|node| soa_serial(node.addr(), zone) == serial)
     });
+    eprintln!("{what}: {took:?}");
+    took
 }
 
 #[test]

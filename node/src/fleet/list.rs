@@ -94,6 +94,11 @@ impl FleetList {
     /// Merges a peer's encoded list; returns the zones whose state changed.
     /// The merged list is on disk before the changes are returned.
     pub fn merge_bytes(&self, bytes: &[u8]) -> Result<Vec<Change>, MergeError> {
+        // The steady state: the peer holds the same list. The encoding is
+        // canonical, so equal bytes are equal lists; nothing to decode.
+        if self.lock().to_bytes() == bytes {
+            return Ok(Vec::new());
+        }
         let theirs = ZoneList::from_bytes(bytes)?;
         let mut held = self.lock();
         let mut next = held.clone();

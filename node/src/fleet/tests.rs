@@ -97,3 +97,36 @@ fn merging_a_peers_list_reports_changes_and_refuses_garbage() {
     let reopened = FleetList::open(dir.path(), "n1");
     assert_eq!(reopened.digest(), peer.digest());
 }
+
+/// Sizes and times of a large list (run with `--ignored --nocapture`).
+#[test]
+#[ignore]
+fn measure_a_list_of_ten_thousand_zones() {
+    let dir = Scratch::new("fleet-measure");
+    let mut peer = understudy_proto::fleet::ZoneList::new();
+    for i in 0..10_000 {
+        let zone = name(&format!("zone-{i}.example."));
+        if i % 10 == 0 {
+            peer.remove(zone, "n2");
+        } else {
+            peer.add(zone, spec("192.0.2.1:53"), "n2");
+        }
+    }
+    let started = std::time::Instant::now();
+    let bytes = peer.to_bytes();
+    let encode = started.elapsed();
+    let list = FleetList::open(dir.path(), "n1");
+    let started = std::time::Instant::now();
+    let changes = list.merge_bytes(&bytes).unwrap();
+    let merge = started.elapsed();
+    let started = std::time::Instant::now();
+    assert!(list.merge_bytes(&bytes).unwrap().is_empty());
+    let remerge = started.elapsed();
+    assert_eq!(changes.len(), 9_000);
+    eprintln!(
+        "10k entries: {} bytes ({} per entry); encode {encode:?}, first merge with write {merge:?}, \
+         repeat merge {remerge:?}",
+        bytes.len(),
+        bytes.len() / 10_000
+    );
+}
