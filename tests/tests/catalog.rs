@@ -166,3 +166,50 @@ fn catalog_members_reach_every_node_of_a_cluster() {
     let (ok, said) = nodes[1].ctl(&["zone", "remove", MEMBER_B]);
     assert!(!ok && said.contains("catalog"), "{said}");
 }
+
+/// A node that cannot reach the primary takes the catalog from a peer and
+/// still reads it: the members it finds serve on both nodes.
+#[test]
+fn a_catalog_fetched_from_a_peer_is_read_too() {
+    use std::net::SocketAddr;
+    use understudy_e2e::cluster::{ClusterAddrs, Credentials, member};
+
+    let credentials = Credentials::new();
+    let primary = Server::start(
+        Kind::Knot,
+        ServerSpec::new()
+            .primary_zone(CATALOG, &catalog(1, &[MEMBER_A]))
+            .primary_zone(MEMBER_A, &tiny(MEMBER_A, 11)),
+    );
+    let closed: SocketAddr = understudy_e2e::env::free_addr();
+    let addrs = [ClusterAddrs::new(), ClusterAddrs::new()];
+    // Node 0 transfers the catalog but does not read it; node 1 reads it
+    // but only a peer can give it to it. Members come from the primary.
+    let zero = Config::new("peer-catz-0").zone(ZoneConfig::new(CATALOG, &[primary.addr()]));
+    let one = Config::new("peer-catz-1")
+        .zone(ZoneConfig::new(CATALOG, &[closed]))
+        .table(&format!(
+            "[[catalog]]\nzone = \"{CATALOG}\"\nprimaries = [\"{}\"]",
+            primary.addr()
+        ));
+    let nodes = [
+        Understudy::start(member(zero, "one", addrs[0], &[], &credentials)),
+        Understudy::start(member(
+            one,
+            "one",
+            addrs[1],
+            &[addrs[0].gossip],
+            &credentials,
+        )),
+    ];
+    wait_until(
+        Duration::from_secs(20),
+        "both nodes serve the member",
+        || {
+            nodes
+                .iter()
+                .all(|node| soa_serial(node.addr(), MEMBER_A) == Some(11))
+        },
+    );
+    assert!(nodes[1].log().contains("installed from peer"));
+}

@@ -17,30 +17,4 @@ mod sync_tests;
 mod tests;
 
 pub use list::{FILE_NAME, FleetList, MergeError};
-pub use sync::{FleetSync, ListSource, PullError, SyncSettings, live_peers};
-
-use std::sync::Arc;
-
-use tokio::sync::{mpsc, watch};
-
-use crate::cluster::status::ClusterShared;
-use crate::cluster::{ClientSettings, ClusterEndpoint, PeerClient};
-use crate::manager::Command;
-use crate::manager::serving::ServingTable;
-
-/// Joins the fleet list to the cluster: peers asking this node get
-/// `list`'s bytes, and a task pulls theirs until `stopping` turns true.
-pub fn start(
-    list: Arc<FleetList>,
-    endpoint: ClusterEndpoint,
-    serving: &ServingTable,
-    cluster: Arc<ClusterShared>,
-    manager: mpsc::Sender<Command>,
-    stopping: watch::Receiver<bool>,
-) {
-    let encoded = list.clone();
-    serving.set_zone_list(Arc::new(move || encoded.encoded()));
-    let client = PeerClient::new(endpoint, ClientSettings::default());
-    let sync = FleetSync::new(list, client, cluster, manager, SyncSettings::default());
-    tokio::spawn(sync.run(stopping));
-}
+pub use sync::{FleetSync, ListSource, PullError, SyncSettings, live_peers, start};

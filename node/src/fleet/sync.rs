@@ -19,8 +19,9 @@ use rand::Rng as _;
 use tokio::sync::{mpsc, watch};
 
 use crate::cluster::status::{ClusterShared, ClusterStatus};
-use crate::cluster::{Peer, PeerClient};
+use crate::cluster::{ClientSettings, ClusterEndpoint, Peer, PeerClient};
 use crate::manager::Command;
+use crate::manager::serving::ServingTable;
 
 use super::list::{FleetList, MergeError};
 
@@ -169,6 +170,23 @@ impl<S: ListSource> FleetSync<S> {
         }
         rand::rng().random_range(low..=high)
     }
+}
+
+/// Joins the fleet list to the cluster: peers asking this node get
+/// `list`'s bytes, and a task pulls theirs until `stopping` turns true.
+pub fn start(
+    list: Arc<FleetList>,
+    endpoint: ClusterEndpoint,
+    serving: &ServingTable,
+    cluster: Arc<ClusterShared>,
+    manager: mpsc::Sender<Command>,
+    stopping: watch::Receiver<bool>,
+) {
+    let encoded = list.clone();
+    serving.set_zone_list(Arc::new(move || encoded.encoded()));
+    let client = PeerClient::new(endpoint, ClientSettings::default());
+    let sync = FleetSync::new(list, client, cluster, manager, SyncSettings::default());
+    tokio::spawn(sync.run(stopping));
 }
 
 /// Live members other than this node that have a QUIC address.
