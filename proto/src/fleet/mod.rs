@@ -20,10 +20,9 @@
 //! Tombstones are kept, never pruned. Pruning one safely needs proof that
 //! every node, including those down for weeks, has seen it; without that a
 //! node returning with the old live entry would bring the zone back. A
-//! tombstone costs a name and a tag (under 300 bytes), so a fleet that
-//! removes a thousand zones a day carries about 100 MB after a year: an
-//! operator who cares can re-create the list; correctness never depends on
-//! an age guess.
+//! tombstone costs its name, a tag and a byte (about 50 bytes for a typical
+//! name): ten thousand removals add about half a megabyte to the list.
+//! Correctness never depends on a guess of how long nodes stay away.
 //!
 //! [`digest`]: ZoneList::digest
 
