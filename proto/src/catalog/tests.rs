@@ -197,3 +197,86 @@ fn a_property_change_is_an_update_and_an_unchanged_catalog_is_none() {
     assert_eq!(changes.updated.len(), 1);
     assert!(changes.reset.is_empty());
 }
+
+mod any_content {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::name::Name;
+    use crate::record::{Class, Record, Rtype};
+
+    fn label() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "m1", "m2", "M1", "group", "coo", "zones", "version", "x",
+        ])
+        .prop_map(str::to_string)
+    }
+
+    fn record() -> impl Strategy<Value = (Vec<String>, u16, Vec<u8>)> {
+        (
+            prop::collection::vec(label(), 0..4),
+            prop::sample::select(vec![Rtype::PTR.0, Rtype::TXT.0, Rtype::A.0]),
+            prop::sample::select(vec![
+                "a.example.",
+                "b.example.",
+                "cat.invalid.",
+                "B.EXAMPLE.",
+            ]),
+            prop::collection::vec(any::<u8>(), 0..6),
+        )
+            .prop_map(|(labels, rtype, target, text)| {
+                let rdata = match Rtype(rtype) {
+                    Rtype::PTR => name(target).as_wire().to_vec(),
+                    Rtype::A => vec![192, 0, 2, 1],
+                    _ => {
+                        let mut rdata = vec![text.len() as u8];
+                        rdata.extend(text);
+                        rdata
+                    }
+                };
+                (labels, rtype, rdata)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_catalog_content_reads_without_panic_and_each_zone_once(
+            records in prop::collection::vec(record(), 0..16)
+        ) {
+            let origin = name("cat.invalid.");
+            let mut all = crate::zone::testing::records(
+                "cat.invalid. 0 SOA invalid. invalid. 1 3600 600 86400 0
+                 cat.invalid. 0 NS invalid.
+                 version.cat.invalid. 0 TXT 2",
+            );
+            for (labels, rtype, rdata) in records {
+                let mut owner = origin.clone();
+                for label in labels.iter().rev() {
+                    owner = owner.prepend(label.as_bytes()).unwrap();
+                }
+                all.push(Record { owner, rtype: Rtype(rtype), class: Class::IN, ttl: 0, rdata: rdata.into() });
+            }
+            let Ok(snapshot) = crate::zone::Snapshot::build(&origin, all) else {
+                return Ok(());
+            };
+            if let Ok(members) = Members::read(&snapshot, None) {
+                let zones = name("zones.cat.invalid.");
+                for member in members.iter() {
+                    let owner = zones.prepend(&member.unique_id).unwrap();
+                    let listed = snapshot.records().any(|record| {
+                        record.rtype == Rtype::PTR
+                            && record.owner == owner
+                            && Name::from_wire(&record.rdata).is_ok_and(|target| target == member.zone)
+                    });
+                    prop_assert!(listed, "{member:?} has no PTR");
+                }
+                let mut ids: Vec<&Vec<u8>> = members.iter().map(|m| &m.unique_id).collect();
+                ids.sort();
+                ids.dedup();
+                prop_assert_eq!(ids.len(), members.len());
+                let again = Members::read(&snapshot, Some(&members)).unwrap();
+                prop_assert_eq!(again.iter().collect::<Vec<_>>(), members.iter().collect::<Vec<_>>());
+            }
+        }
+    }
+}
