@@ -14,7 +14,7 @@
 //! full disk leaves the previous version readable. The functions block; the
 //! daemon calls them from `spawn_blocking`.
 
-pub mod atomic;
+pub(crate) mod atomic;
 mod dir_name;
 mod error;
 #[cfg(test)]
