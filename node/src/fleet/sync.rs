@@ -129,7 +129,12 @@ impl<S: ListSource> FleetSync<S> {
                     }
                 }
                 Err(PullError::NoPeer) => {}
-                Err(error) => tracing::debug!(%error, "fleet list pull failed"),
+                Err(error @ PullError::Request { .. }) => {
+                    tracing::debug!(%error, "fleet list pull failed")
+                }
+                Err(error @ PullError::Merge { .. }) => {
+                    tracing::error!(%error, "fleet list not merged; ours is unchanged")
+                }
             }
         }
     }
