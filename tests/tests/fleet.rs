@@ -106,8 +106,8 @@ fn a_concurrent_add_and_remove_of_one_zone_end_the_same_everywhere() {
     let nodes = fleet(&credentials);
     let address = primary.addr().to_string();
     // Both writes land before either node has pulled the other's list
-    // (rounds are 1-2 s apart): equal Lamport counters, and the tie goes
-    // to the higher node id, fleet-2's removal.
+    // (rounds are 1-2 s apart). Tags carry the wall clock as their least
+    // counter, so the later command, fleet-2's removal, wins everywhere.
     ctl_ok(&nodes[0], &["zone", "add", ZONE_A, "--primary", &address]);
     ctl_ok(&nodes[2], &["zone", "remove", ZONE_A]);
     let took = wait_until(SPREAD, "every node holds the same fleet list", || {

@@ -64,25 +64,29 @@ impl FleetList {
 
     /// Records this node's adding (or redefining) `zone`, on disk first.
     pub fn add(&self, zone: &Name, spec: FleetZone) -> io::Result<()> {
-        self.update(|list, node| {
-            list.add(zone.clone(), spec, node);
+        self.update(|list, author| {
+            author.add(list, zone.clone(), spec);
         })
     }
 
     /// Records this node's removing `zone`, on disk first.
     pub fn remove(&self, zone: &Name) -> io::Result<()> {
-        self.update(|list, node| {
-            list.remove(zone.clone(), node);
+        self.update(|list, author| {
+            author.remove(list, zone.clone());
         })
     }
 
-    /// Applies `edit` (local writes tagged with this node's id) to a copy
-    /// of the list, writes the copy, then makes it the list. A failed write
-    /// leaves the list as it was.
-    pub fn update(&self, edit: impl FnOnce(&mut ZoneList, &str)) -> io::Result<()> {
+    /// Applies `edit` (local writes through `author`) to a copy of the
+    /// list, writes the copy, then makes it the list. A failed write leaves
+    /// the list as it was.
+    pub fn update(&self, edit: impl FnOnce(&mut ZoneList, &Author<'_>)) -> io::Result<()> {
+        let author = Author {
+            node: &self.node,
+            floor: unix_millis(),
+        };
         let mut held = self.lock();
         let mut next = held.clone();
-        edit(&mut next, &self.node);
+        edit(&mut next, &author);
         if next == *held {
             return Ok(());
         }
@@ -146,6 +150,36 @@ impl FleetList {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// This node writing to the list: its id, and its wall clock as the least
+/// counter a write carries, so that of two writes made on different nodes
+/// without seeing each other the later command wins (clocks agree within
+/// the 5 minutes gossip already requires), and a node with an empty list
+/// does not write below tags it has not merged yet.
+pub struct Author<'a> {
+    node: &'a str,
+    floor: u64,
+}
+
+impl Author<'_> {
+    /// Adds (or redefines) `zone`.
+    pub fn add(&self, list: &mut ZoneList, zone: Name, spec: FleetZone) {
+        list.add_after(zone, spec, self.node, self.floor);
+    }
+
+    /// Removes `zone`.
+    pub fn remove(&self, list: &mut ZoneList, zone: Name) {
+        list.remove_after(zone, self.node, self.floor);
+    }
+}
+
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 fn quarantine(path: &Path, reason: &str) {

@@ -16,5 +16,5 @@ mod sync_tests;
 #[cfg(test)]
 mod tests;
 
-pub use list::{FILE_NAME, FleetList, MergeError};
+pub use list::{Author, FILE_NAME, FleetList, MergeError};
 pub use sync::{FleetSync, ListSource, PullError, SyncSettings, live_peers, start};

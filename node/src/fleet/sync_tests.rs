@@ -147,7 +147,8 @@ async fn a_concurrent_add_and_remove_end_the_same_on_both_nodes() {
     a.sync.pull_once().await.unwrap();
     b.sync.pull_once().await.unwrap();
     assert_eq!(a.list.digest(), b.list.digest());
-    // Equal counters: the higher node id, node-b's removal, wins.
+    // node-b's removal came later (or in the same millisecond, where the
+    // higher node id wins): it wins on both nodes.
     assert!(a.list.entry(&name("y.example.")).unwrap().live().is_none());
 }
 

@@ -32,26 +32,27 @@ impl ZoneList {
 
     /// Records `node`'s adding (or redefining) `zone`; returns the tag written.
     pub fn add(&mut self, zone: Name, spec: FleetZone, node: &str) -> Tag {
-        let tag = self.next_tag(node);
-        let entry = Entry {
-            tag: tag.clone(),
-            state: EntryState::Live(spec),
-        };
-        self.entries.insert(zone.to_lowercase(), entry);
-        tag
+        self.add_after(zone, spec, node, 0)
+    }
+
+    /// [`ZoneList::add`] with a counter of at least `floor`. The node passes
+    /// its wall clock in milliseconds (a hybrid logical clock): of two
+    /// writes that did not see each other, the later operator command wins,
+    /// while a write still comes after everything its writer merged.
+    pub fn add_after(&mut self, zone: Name, spec: FleetZone, node: &str, floor: u64) -> Tag {
+        self.write(zone, EntryState::Live(spec), node, floor)
     }
 
     /// Records `node`'s removing `zone`; returns the tag written. A zone
     /// the list does not know gets a tombstone too, so that a concurrent add
     /// with a lower tag elsewhere still loses.
     pub fn remove(&mut self, zone: Name, node: &str) -> Tag {
-        let tag = self.next_tag(node);
-        let entry = Entry {
-            tag: tag.clone(),
-            state: EntryState::Removed,
-        };
-        self.entries.insert(zone.to_lowercase(), entry);
-        tag
+        self.remove_after(zone, node, 0)
+    }
+
+    /// [`ZoneList::remove`] with a counter of at least `floor`.
+    pub fn remove_after(&mut self, zone: Name, node: &str, floor: u64) -> Tag {
+        self.write(zone, EntryState::Removed, node, floor)
     }
 
     /// Merges `other` into this list: per zone the greater entry wins.
@@ -136,17 +137,27 @@ impl ZoneList {
         self.entries.keys().next_back()
     }
 
-    /// A tag above every counter this list has seen, so that the write
-    /// happens after (in Lamport order) everything merged before it. A node
-    /// id longer than [`MAX_NODE_ID_LEN`] is cut at a character boundary
-    /// (config validation keeps real ids far shorter).
-    fn next_tag(&self, node: &str) -> Tag {
+    fn write(&mut self, zone: Name, state: EntryState, node: &str, floor: u64) -> Tag {
+        let tag = self.next_tag(node, floor);
+        let entry = Entry {
+            tag: tag.clone(),
+            state,
+        };
+        self.entries.insert(zone.to_lowercase(), entry);
+        tag
+    }
+
+    /// A tag above every counter this list has seen and at least `floor`,
+    /// so that the write happens after (in Lamport order) everything merged
+    /// before it. A node id longer than [`MAX_NODE_ID_LEN`] is cut at a
+    /// character boundary (config validation keeps real ids far shorter).
+    fn next_tag(&self, node: &str, floor: u64) -> Tag {
         let mut end = node.len().min(MAX_NODE_ID_LEN);
         while !node.is_char_boundary(end) {
             end -= 1;
         }
         Tag {
-            counter: self.clock().saturating_add(1),
+            counter: self.clock().saturating_add(1).max(floor),
             node: node[..end].to_string(),
         }
     }

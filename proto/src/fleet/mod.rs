@@ -4,8 +4,10 @@
 //! `understudy ctl zone add` on any node writes one entry, `zone remove` one
 //! tombstone; nodes pull each other's lists over mutually authenticated QUIC
 //! and [`ZoneList::merge`] them. Every entry carries a [`Tag`]: a Lamport
-//! counter and the id of the node that wrote it. Per zone name the entry
-//! with the higher tag wins, whatever the order lists arrive in:
+//! counter (which the node lifts to its wall clock in milliseconds, see
+//! [`ZoneList::add_after`]) and the id of the node that wrote it. Per zone
+//! name the entry with the higher tag wins, whatever the order lists
+//! arrive in:
 //!
 //! ```text
 //!   node a: add x (tag 4/a) ─┐

@@ -169,6 +169,24 @@ fn a_write_after_a_merge_carries_a_higher_counter() {
 }
 
 #[test]
+fn a_floor_lifts_the_counter_but_never_below_what_was_merged() {
+    let mut a = ZoneList::new();
+    let tag = a.add_after(name("x.example."), spec("192.0.2.1"), "a", 1_000);
+    assert_eq!(tag.counter, 1_000);
+    let mut b = ZoneList::new();
+    b.merge(&a);
+    // b's clock is behind a's: its write still comes after what it merged.
+    let tag = b.remove_after(name("x.example."), "b", 10);
+    assert_eq!(tag.counter, 1_001);
+    // Without seeing b's write, a later command on a wins by its clock.
+    let tag = a.add_after(name("x.example."), spec("192.0.2.2"), "a", 2_000);
+    a.merge(&b);
+    b.merge(&a);
+    assert_eq!(a, b);
+    assert_eq!(a.entry(&name("x.example.")).unwrap().tag, tag);
+}
+
+#[test]
 fn names_differing_only_in_case_are_one_zone() {
     let mut list = ZoneList::new();
     list.add(name("X.Example."), spec("192.0.2.1"), "a");

@@ -14,7 +14,7 @@ use understudy_proto::catalog::{MemberChanges, Members};
 use understudy_proto::fleet::{FleetZone, ZoneList};
 
 use crate::config::CatalogSettings;
-use crate::fleet::convert;
+use crate::fleet::{Author, convert};
 
 use super::super::Manager;
 
@@ -107,7 +107,7 @@ impl Manager {
 /// Brings `catalog`'s entries in `list` in line with `members`.
 fn provision(
     list: &mut ZoneList,
-    node: &str,
+    author: &Author<'_>,
     settings: &CatalogSettings,
     members: &Members,
     handed_over: &HashSet<Name>,
@@ -133,7 +133,7 @@ fn provision(
         want.catalog = Some(catalog.clone());
         want.member_id = Some(member.unique_id.clone());
         if held.as_ref() != Some(&want) {
-            list.add(zone.clone(), want, node);
+            author.add(list, zone.clone(), want);
         }
     }
     let gone: Vec<Name> = list
@@ -142,7 +142,7 @@ fn provision(
         .map(|(zone, _)| zone.clone())
         .collect();
     for zone in gone {
-        list.remove(zone, node);
+        author.remove(list, zone);
     }
 }
 
