@@ -9,6 +9,7 @@
 mod catalog;
 mod check;
 mod cluster;
+mod health;
 mod key_file;
 mod policy;
 mod resolve;
@@ -30,6 +31,7 @@ pub use check::check_config;
 pub use cluster::{
     ClusterSettings, ClusterSpec, DEFAULT_GOSSIP_PORT, DEFAULT_QUIC_PORT, OneOrMany,
 };
+pub use health::{DEFAULT_HEALTH_INTERVAL, HealthSettings};
 pub use key_file::{KeyFileError, KeyStatement, parse_key_file};
 pub use policy::{ExpiryPolicy, ZonePolicy};
 pub use scalar::Scalar;
@@ -71,6 +73,8 @@ pub struct Config {
     pub cluster: Option<ClusterSettings>,
     /// `[[catalog]]`: zones read as RFC 9432 catalogs.
     pub catalogs: Vec<CatalogSettings>,
+    /// `[health]`
+    pub health: HealthSettings,
 }
 
 /// `[node]`

@@ -14,6 +14,7 @@ pub mod config;
 pub mod control;
 pub mod dns;
 pub mod fleet;
+pub mod health;
 pub mod keygen;
 pub mod manager;
 pub mod metrics;

@@ -12,11 +12,27 @@
 //! | `understudy_notify_received_total` | `result` = accepted\|refused |
 //! | `understudy_refresh_checks_total` | `result` = up-to-date\|newer\|error\|serial-regressed |
 //! | `understudy_xfr_out_total` | `kind` = ixfr\|axfr, `result` = ok\|refused\|error |
+//! | `understudy_healthy`, `understudy_drained` | |
+//! | `understudy_health_reason` | `reason` = starting\|drained\|not-loaded\|expired\|stale\|lagging |
+//! | `understudy_cluster_members` | `state` = alive\|dead |
+//! | `understudy_zone_fleet_serial`, `understudy_zone_fleet_lag_seconds` | `zone` |
+//! | `understudy_transfers_by_source_total` | `source` = primary\|peer, `result` = ok\|failed |
+//! | `understudy_peer_bytes_total` | `direction` = sent\|received |
+//! | `understudy_peer_confirms_total` | `result` = ok\|failed |
+//! | `understudy_gossip_datagrams_rejected_total` | `reason` = malformed\|foreign-cluster\|bad-mac\|stale\|replayed |
+//! | `understudy_gossip_datagrams_total` | `direction` = sent\|received |
+//! | `understudy_quic_bytes_total` | `direction` = sent\|received |
+//! | `understudy_quic_connections_total` | `result` = accepted\|refused\|connect-failed |
 //!
 //! Zone names are bounded by the configured zones, every other label by a
 //! fixed set. Query counts come from per-worker blocks (see `queries`),
-//! zone gauges from the daemon's zone views at scrape time (see `zones`).
+//! zone gauges from the daemon's zone views at scrape time (see `zones`),
+//! health and cluster families from the health monitor, the cluster
+//! counters and the gossip and QUIC probes at scrape time (see `cluster`).
+//! `understudy_transfers_by_source_total` is a family of its own because
+//! `understudy_transfers_total` already counts by `kind`.
 
+mod cluster;
 mod http;
 mod queries;
 #[cfg(test)]
@@ -27,6 +43,7 @@ use std::sync::Arc;
 
 use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
+pub use cluster::{ClusterSample, ClusterSource, GossipProbe, QuicProbe, TransportProbes};
 pub use http::{Health, HealthCheck, MetricsServer};
 pub use queries::{Protocol, QueryCounter, QueryCounters, SharedQueryCounter};
 pub use zones::ZoneSource;
@@ -92,6 +109,7 @@ pub struct Metrics {
     notify: [IntCounter; 2],
     refresh_checks: [IntCounter; 4],
     xfr_out: [[IntCounter; 3]; 2],
+    transport: Arc<TransportProbes>,
 }
 
 /// The metrics could not be registered (a name clash: a programming error).
@@ -146,7 +164,26 @@ impl Metrics {
             }),
             registry,
             queries,
+            transport: Arc::default(),
         })
+    }
+
+    /// Registers the health and cluster families, read from `source` and
+    /// the counters of `cluster` at each scrape. Called once.
+    pub fn watch_cluster(
+        &self,
+        source: ClusterSource,
+        cluster: Arc<crate::cluster::status::ClusterShared>,
+    ) -> Result<(), MetricsError> {
+        let collector =
+            cluster::ClusterCollector::new(source, cluster, Arc::clone(&self.transport))?;
+        self.registry.register(Box::new(collector))?;
+        Ok(())
+    }
+
+    /// Where the gossip and QUIC layers attach their counters.
+    pub fn transport(&self) -> &TransportProbes {
+        &self.transport
     }
 
     /// Counters for one UDP worker (no lock, no allocation per query).

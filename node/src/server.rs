@@ -27,10 +27,11 @@ use crate::cluster::runtime::ClusterRuntime;
 use crate::config::{Config, LogFormat};
 use crate::control::{self, ControlServer, Response};
 use crate::dns::{self, Handled, Protocol, QueryHandler, SpecialRequest};
+use crate::health::{self, Monitor, WithHealth};
 use crate::manager::replica::Replication;
 use crate::manager::zone::ZoneOrigin;
 use crate::manager::{self, Command, Manager, Shared};
-use crate::metrics::{Health, Metrics, MetricsServer, SharedQueryCounter};
+use crate::metrics::{Metrics, MetricsServer, SharedQueryCounter};
 use crate::special;
 use crate::store::Store;
 use crate::zones::Zones;
@@ -160,7 +161,7 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
         Some(metrics.clone()),
     );
     load_zones(&mut manager, &config, &store)?;
-    let cluster = join_cluster(&config, &mut manager, &shared).await?;
+    let runtime = join_cluster(&config, &mut manager, &shared, &metrics).await?;
     let fleet_list = manager.fleet_list();
     let (commands, command_queue) = mpsc::channel(COMMAND_QUEUE);
     let (stop_manager, manager_stop) = oneshot::channel();
@@ -186,7 +187,7 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
     start_udp(&config, &handler, &special_sender, &udp_stop, &metrics)?;
     start_tcp(&config, &handler, &special_sender, &stopping)?;
     drop(special_sender);
-    if let (Some(runtime), Some(list)) = (&cluster, fleet_list) {
+    if let (Some(runtime), Some(list)) = (&runtime, fleet_list) {
         crate::fleet::start(
             list,
             runtime.endpoint.clone(),
@@ -196,8 +197,20 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
             stopping.clone(),
         );
     }
-    start_control(&config, commands, stopping.clone())?;
-    start_metrics(&config, metrics, shared.clone(), stopping.clone()).await?;
+    // The health monitor reads the zone views and the cluster status,
+    // answers drain / undrain / health / cluster members, serves /healthz.
+    let views = shared.clone();
+    let monitor = health::start(
+        &config,
+        clock,
+        Box::new(move || views.views()),
+        shared.cluster.clone(),
+        &metrics,
+        stopping.clone(),
+    )
+    .context("cannot set up health metrics")?;
+    start_control(&config, commands, monitor.clone(), stopping.clone())?;
+    start_metrics(&config, metrics, monitor, stopping.clone()).await?;
     tracing::info!(node = %config.node.id, region = %config.node.region, "understudy started");
 
     wait_for_signal().await;
@@ -206,8 +219,8 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
     let _ = stop.send(true);
     let _ = stop_manager.send(());
     let _ = manager_task.await;
-    if let Some(cluster) = cluster {
-        cluster.shutdown().await;
+    if let Some(runtime) = runtime {
+        runtime.shutdown().await;
     }
     tokio::task::spawn_blocking(move || writer_thread.join())
         .await
@@ -222,6 +235,7 @@ async fn join_cluster(
     config: &Config,
     manager: &mut Manager,
     shared: &Arc<Shared>,
+    metrics: &Metrics,
 ) -> anyhow::Result<Option<ClusterRuntime>> {
     let Some(settings) = &config.cluster else {
         return Ok(None);
@@ -230,6 +244,14 @@ async fn join_cluster(
     let mut runtime = ClusterRuntime::start(&config.node, settings, generation_now(), dns)
         .await
         .context("cannot join the cluster")?;
+    let gossip = runtime.gossip.clone();
+    metrics
+        .transport()
+        .attach_gossip(Box::new(move || gossip.counters()));
+    let endpoint = runtime.endpoint.clone();
+    metrics
+        .transport()
+        .attach_quic(Box::new(move || endpoint.counters()));
     runtime.serve(Arc::new(PeerServer::new(
         shared.serving.clone(),
         PEER_TRANSFERS,
@@ -355,6 +377,7 @@ fn start_tcp(
 fn start_control(
     config: &Config,
     commands: mpsc::Sender<Command>,
+    monitor: Arc<Monitor>,
     mut stopping: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let server = ControlServer::bind(&config.control.socket).with_context(|| {
@@ -363,7 +386,7 @@ fn start_control(
             config.control.socket.display()
         )
     })?;
-    let bridge = Arc::new(ControlBridge { commands });
+    let bridge = Arc::new(WithHealth::new(ControlBridge { commands }, monitor));
     tokio::spawn(async move {
         server
             .serve(
@@ -378,7 +401,7 @@ fn start_control(
 async fn start_metrics(
     config: &Config,
     metrics: Arc<Metrics>,
-    shared: Arc<Shared>,
+    monitor: Arc<Monitor>,
     mut stopping: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let Some(listen) = config.metrics.listen else {
@@ -387,7 +410,7 @@ async fn start_metrics(
     let server = MetricsServer::bind(listen)
         .await
         .with_context(|| format!("cannot listen for metrics on {listen}"))?;
-    let health = Box::new(move || health(&shared));
+    let health = Box::new(move || monitor.healthz());
     tokio::spawn(async move {
         server
             .serve(metrics, health, async move {
@@ -396,19 +419,6 @@ async fn start_metrics(
             .await
     });
     Ok(())
-}
-
-/// Healthy when every zone is loaded and none is expired.
-fn health(shared: &Shared) -> Health {
-    use crate::control::ZoneState;
-    let views = shared.views();
-    let mut problems = views
-        .iter()
-        .filter(|view| matches!(view.state, ZoneState::Loading | ZoneState::Expired));
-    match problems.next() {
-        None => Health::Healthy,
-        Some(view) => Health::Unhealthy(format!("zone {} is {}", view.zone, view.state.name())),
-    }
 }
 
 async fn wait_for_signal() {

@@ -7,4 +7,5 @@
 //!   loopback, with a built-in primary and a prober, and the `demo`.
 
 pub mod live;
+pub mod scenario;
 pub mod simulate;

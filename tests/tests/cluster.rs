@@ -14,6 +14,9 @@ use understudy_e2e::{Config, Kind, Server, ServerSpec, Understudy, ZoneConfig};
 /// second, a fetch over QUIC, on two loaded cores).
 const SPREAD: Duration = Duration::from_secs(10);
 
+/// The metric family of transfers by source kind and result.
+const TRANSFERS: &str = "understudy_transfers_by_source_total";
+
 /// A primary address where nothing answers.
 fn closed_port() -> SocketAddr {
     free_addr()
@@ -90,11 +93,41 @@ fn a_primary_reachable_from_one_node_feeds_the_others_through_it() {
             node.config().node_id,
             node.log()
         );
+        let metrics = node.metrics();
+        let peer_ok = metrics.sum(TRANSFERS, &[("source", "peer"), ("result", "ok")]);
+        assert!(
+            peer_ok >= 2.0,
+            "{}: {peer_ok} peer transfers counted",
+            node.config().node_id
+        );
+        let primary_ok = metrics.sum(TRANSFERS, &[("source", "primary"), ("result", "ok")]);
+        assert_eq!(
+            primary_ok,
+            0.0,
+            "{} cannot reach the primary",
+            node.config().node_id
+        );
+        let bytes = metrics.sum("understudy_peer_bytes_total", &[("direction", "received")]);
+        assert!(
+            bytes > 0.0,
+            "{}: no peer bytes counted",
+            node.config().node_id
+        );
     }
     assert_eq!(
         peer_installs(&nodes[0]),
         0,
         "node 0 reaches the primary itself"
+    );
+    let metrics = nodes[0].metrics();
+    let primary_ok = metrics.sum(TRANSFERS, &[("source", "primary"), ("result", "ok")]);
+    assert!(
+        primary_ok >= 2.0,
+        "node 0: {primary_ok} primary transfers counted"
+    );
+    assert_eq!(
+        metrics.sum(TRANSFERS, &[("source", "peer"), ("result", "ok")]),
+        0.0
     );
 }
 
@@ -134,6 +167,8 @@ fn a_node_started_with_the_primary_unreachable_gets_the_zone_from_a_peer() {
         "{}",
         answer.text
     );
+    let mut late = late;
+    assert!(late.stop(), "a cluster node stops cleanly on SIGTERM");
 }
 
 #[test]
@@ -186,4 +221,64 @@ fn a_notify_to_six_nodes_in_three_regions_costs_the_primary_about_three_transfer
         from_peers >= 2,
         "only {from_peers} nodes fetched from a peer"
     );
+}
+
+/// Measurement, not a test: NOTIFY to every node of an `n`-node cluster in
+/// three regions (all reaching the primary), ten changes; prints the median
+/// and longest time until every node serves the new serial and the
+/// transfers the primary served per change.
+fn measure_spread(nodes: usize) {
+    let credentials = Credentials::new();
+    let knot_port = understudy_e2e::free_port();
+    let knot_addr = SocketAddr::from(([127, 0, 0, 1], knot_port));
+    let regions: Vec<&str> = (0..nodes)
+        .map(|index| ["eu", "us", "ap"][index % 3])
+        .collect();
+    let planned = plan("spread", &regions, &credentials, |_| knot_addr);
+    let mut spec = ServerSpec::new()
+        .primary_zone(EXAMPLE, &example(1, 200))
+        .ixfr()
+        .port(knot_port);
+    for node in &planned {
+        spec = spec.notify(node_addr(&node.config));
+    }
+    let mut primary = Server::start(Kind::Knot, spec);
+    let nodes: Vec<Understudy> = planned
+        .into_iter()
+        .map(|planned| Understudy::start(planned.config))
+        .collect();
+    let all: Vec<&Understudy> = nodes.iter().collect();
+    cluster::wait_all(&all, EXAMPLE, 1, FIRST_TRANSFER);
+    std::thread::sleep(Duration::from_secs(5));
+    let mut times = Vec::new();
+    let mut transfers = Vec::new();
+    for serial in 2..12 {
+        let before = primary.transfers_served();
+        primary.update_zone(EXAMPLE, &example_changed(serial, 200, 3));
+        times.push(cluster::wait_all(&all, EXAMPLE, serial, SPREAD * 3));
+        std::thread::sleep(Duration::from_secs(3));
+        transfers.push(primary.transfers_served() - before);
+    }
+    times.sort();
+    println!(
+        "{} nodes: NOTIFY to all serving: median {:?}, max {:?}; primary transfers per change {:?}",
+        nodes.len(),
+        times[times.len() / 2],
+        times[times.len() - 1],
+        transfers
+    );
+}
+
+/// `cargo test --release -p understudy-e2e --test cluster spread -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn spread_measured_on_6_nodes() {
+    measure_spread(6);
+}
+
+/// See [`spread_measured_on_6_nodes`].
+#[test]
+#[ignore]
+fn spread_measured_on_20_nodes() {
+    measure_spread(20);
 }

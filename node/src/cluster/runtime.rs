@@ -116,3 +116,86 @@ fn advertised_dns(settings: &ClusterSettings, dns: SocketAddr) -> SocketAddr {
         _ => dns,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use understudy_proto::Name;
+    use understudy_proto::replicate::Advert;
+    use understudy_proto::serial::ZoneVersion;
+
+    use super::*;
+    use crate::cluster::gossip::{GossipKeys, GossipSettings};
+
+    /// What a node of the daemon publishes with `zones` zones: its own keys
+    /// and one advert per zone, in the real schema.
+    fn published(node: &str, zones: u32) -> Vec<(String, String)> {
+        let keys = NodeKeys {
+            region: Some("eu-west".into()),
+            quic: Some("127.0.0.1:7947".parse().unwrap()),
+            dns: Some("127.0.0.1:53".parse().unwrap()),
+        };
+        let mut pairs = gossip::encode_node(&keys);
+        for index in 0..zones {
+            let zone: Name = format!("z{index:04}.{node}.example.com.").parse().unwrap();
+            let advert = Advert {
+                version: ZoneVersion::new(0, 2_024_010_100 + index),
+                confirmed_age: Some(Duration::from_millis(1_234 + u64::from(index))),
+                primary_reachable: true,
+            };
+            pairs.push((gossip::zone_key(&zone), gossip::encode_zone(&advert)));
+        }
+        pairs
+    }
+
+    /// Measurement, not a test: gossip bytes per node per second at idle,
+    /// three nodes publishing 1,000 zone adverts each in the daemon's
+    /// schema, one-second rounds.
+    /// `cargo test -p understudy-node --release schema_idle -- --ignored --nocapture`
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore]
+    async fn schema_idle_gossip_bytes_with_1000_zones() {
+        let start = |id: &'static str, seeds: Vec<SocketAddr>| {
+            let mut settings =
+                GossipSettings::new("prod", id, SocketAddr::from(([127, 0, 0, 1], 0)));
+            settings.seeds = seeds;
+            let keys = GossipKeys::from_secrets(&[vec![9; 32]]).unwrap();
+            Gossip::start(settings, keys, published(id, 1000))
+        };
+        let a = start("a", Vec::new()).await.unwrap();
+        let seed = vec![a.id().gossip_address];
+        let b = start("b", seed.clone()).await.unwrap();
+        let c = start("c", seed).await.unwrap();
+        let synced = |members: Vec<crate::cluster::gossip::Member>| {
+            members.len() == 3 && members.iter().all(|member| member.key_values.len() == 1004)
+        };
+        for _ in 0..600 {
+            if synced(a.members().await) && synced(b.members().await) && synced(c.members().await) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(synced(c.members().await), "3,000 adverts did not spread");
+        let seconds = 20;
+        let before: Vec<_> = [&a, &b, &c]
+            .iter()
+            .map(|gossip| gossip.counters())
+            .collect();
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        for (gossip, before) in [&a, &b, &c].iter().zip(before) {
+            let after = gossip.counters();
+            println!(
+                "node {}: {} B/s sent, {} B/s received",
+                gossip.id().node_id,
+                (after.bytes_sent - before.bytes_sent) / seconds,
+                (after.bytes_received - before.bytes_received) / seconds,
+            );
+        }
+        let state: usize = published("a", 1000)
+            .iter()
+            .map(|(key, value)| key.len() + value.len())
+            .sum();
+        println!("one node's key-values: {state} bytes");
+    }
+}

@@ -1,7 +1,7 @@
 //! One request between two nodes: a bidirectional QUIC stream, with an
 //! idle timeout on every read and write so a dead or slow peer is noticed
 //! and the next source can be tried. The bytes are the caller's: message
-//! framing lives in `understudy_proto::cluster`, not here.
+//! framing lives in `understudy_proto::wire::cluster`, not here.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -41,6 +41,15 @@ pub fn summary(config: &Config) -> String {
     let _ = writeln!(out, "dns       {}", listen.join(", "));
     let _ = writeln!(out, "control   {}", config.control.socket.display());
     let _ = writeln!(out, "metrics   {metrics}");
+    let health = &config.health;
+    let _ = writeln!(
+        out,
+        "health    rise {}, fall {}, max lag {}, every {}",
+        health.machine.rise,
+        health.machine.fall,
+        format_duration(health.machine.max_lag),
+        format_duration(health.interval),
+    );
     let _ = writeln!(
         out,
         "defaults  expiry {}, refresh {}..{}, retry {}..{}, expire {}..{}, max {} records / {}",

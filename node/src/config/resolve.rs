@@ -89,6 +89,7 @@ fn resolve(spec: FileSpec, base: &Path) -> Result<Config, Failure> {
         Some(cluster) => Some(super::cluster::resolve(cluster, base, &node.id)?),
         None => None,
     };
+    let health = super::health::resolve(&spec.health)?;
     let mut zones: Vec<ZoneConfig> = Vec::with_capacity(spec.zone.len());
     let mut seen = HashSet::new();
     for zone_spec in &spec.zone {
@@ -113,6 +114,7 @@ fn resolve(spec: FileSpec, base: &Path) -> Result<Config, Failure> {
         zones,
         cluster,
         catalogs,
+        health,
     })
 }
 

@@ -51,6 +51,9 @@ pub struct FileSpec {
     /// `[[catalog]]`
     #[serde(default)]
     pub catalog: Vec<super::catalog::CatalogSpec>,
+    /// `[health]`
+    #[serde(default)]
+    pub health: super::health::HealthSpec,
 }
 
 /// Reads only `version`, so that a file of another version gets a version

@@ -148,6 +148,7 @@ fn unknown_keys_are_rejected_in_every_table() {
         "version = 1\n[node]\nid = \"n1\"\n[control]\npath = \"x\"\n",
         "version = 1\n[node]\nid = \"n1\"\n[metrics]\nport = 1\n",
         "version = 1\n[node]\nid = \"n1\"\n[log]\ncolor = true\n",
+        "version = 1\n[node]\nid = \"n1\"\n[health]\nflap = 1\n",
         "version = 1\n[node]\nid = \"n1\"\n[[tsig_key]]\nname = \"k\"\nsecrett = \"x\"\n",
     ];
     for text in tables {
@@ -283,6 +284,8 @@ fn global_values_are_checked() {
         ("[metrics]\nlisten = \"anywhere\"", "metrics: listen"),
         ("[log]\nformat = \"xml\"", "log: format"),
         ("[log]\nlevel = \"info,[\"", "log: level"),
+        ("[health]\nrise = 0", "health: rise"),
+        ("[health]\nmax_lag = \"-1s\"", "health: max_lag"),
         (
             "[zone_defaults]\nretry_min = \"2h\"",
             "zone_defaults: retry_min",
@@ -475,6 +478,10 @@ fn summary_lists_zones_and_listeners() {
         "{summary}"
     );
     assert!(summary.contains("zones     1"));
+    assert!(
+        summary.contains("health    rise 3, fall 3, max lag 1m, every 1s"),
+        "{summary}"
+    );
     assert!(summary.contains("example.com. from 192.0.2.1:53 key xfr-key."));
 }
 
@@ -490,6 +497,7 @@ fn deploy_template_loads() {
     assert_eq!(config.dns.tcp_idle_timeout, Duration::from_secs(10));
     assert_eq!(config.dns.tcp_max_connections, 1000);
     assert_eq!(config.metrics.listen, Some(addr("127.0.0.1:9553")));
+    assert_eq!(config.health, super::HealthSettings::default());
 }
 
 #[test]

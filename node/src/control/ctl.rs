@@ -12,6 +12,7 @@ use clap::{Args, Subcommand};
 use super::client::{self, ClientError};
 use super::protocol::{Request, Response};
 use super::render;
+use super::render_cluster;
 use crate::config::{self, DEFAULT_CONTROL_SOCKET, ZoneSpec};
 
 /// How long ctl waits for the node's answer.
@@ -45,8 +46,10 @@ pub enum CtlCommand {
     Cluster(ClusterCommand),
     /// Withdraw this node from anycast (health check fails on purpose).
     Drain,
-    /// Undo `drain`.
+    /// Undo `drain` (announces again after `[health] rise` clean checks).
     Undrain,
+    /// Show the anycast health verdict, as `/healthz` serves it.
+    Health,
     /// Reload the configuration file.
     Reload,
 }
@@ -100,7 +103,7 @@ pub enum ZoneCommand {
 /// `understudy ctl cluster …`
 #[derive(Debug, Clone, Subcommand)]
 pub enum ClusterCommand {
-    /// List the cluster's members.
+    /// List the cluster's members and every zone's serial on each.
     Members,
 }
 
@@ -163,6 +166,7 @@ pub fn request(command: CtlCommand) -> Request {
         CtlCommand::Cluster(ClusterCommand::Members) => Request::ClusterMembers,
         CtlCommand::Drain => Request::Drain,
         CtlCommand::Undrain => Request::Undrain,
+        CtlCommand::Health => Request::Health,
         CtlCommand::Reload => Request::Reload,
     }
 }
@@ -176,6 +180,8 @@ fn print_response(request: &Request, response: &Response, json: bool) -> ExitCod
     } else {
         match response {
             Response::ZoneStatus { zones } => print!("{}", human_status(request, zones)),
+            Response::ClusterMembers { cluster } => print!("{}", render_cluster::members(cluster)),
+            Response::Health { health } => print!("{}", render_cluster::health(health)),
             Response::Done { message } => println!("{message}"),
             Response::Error { message } => eprintln!("error: {message}"),
         }

@@ -6,14 +6,19 @@
 //! (mode 0600), never on the network.
 
 mod client;
+mod cluster_view;
 mod ctl;
 mod protocol;
 mod render;
+mod render_cluster;
 mod server;
 #[cfg(test)]
 mod tests;
 
 pub use client::{ClientError, send};
+pub use cluster_view::{
+    ClusterView, FleetZoneView, HealthView, MemberState, MemberView, MemberZoneView,
+};
 pub use ctl::{ClusterCommand, CtlArgs, CtlCommand, ZoneCommand, run};
 pub use protocol::{
     Request, Response, TimePoint, TransferCounts, ZoneState, ZoneStatusView, rfc3339,

@@ -7,13 +7,16 @@
 //! -> {"op":"zone_refresh","zone":"example.com."}
 //! <- {"result":"done","message":"refresh of example.com. scheduled"}
 //! -> {"op":"drain"}
-//! <- {"result":"error","message":"drain is not available on this node"}
+//! <- {"result":"done","message":"drained: /healthz answers 503 until undrain"}
+//! -> {"op":"health"}
+//! <- {"result":"health","health":{"healthy":false,"reason":"drained",...}}
 //! ```
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::cluster_view::{ClusterView, HealthView};
 use crate::config::ZoneSpec;
 
 /// A request as it travels on the socket.
@@ -53,6 +56,8 @@ pub enum Request {
     Drain,
     /// Undo `drain`.
     Undrain,
+    /// The anycast health verdict and its reason.
+    Health,
     /// Reload the configuration.
     Reload,
 }
@@ -69,6 +74,7 @@ impl Request {
             Request::ClusterMembers => "cluster_members",
             Request::Drain => "drain",
             Request::Undrain => "undrain",
+            Request::Health => "health",
             Request::Reload => "reload",
         }
     }
@@ -82,6 +88,16 @@ pub enum Response {
     ZoneStatus {
         /// One entry per zone, in name order.
         zones: Vec<ZoneStatusView>,
+    },
+    /// The answer to `cluster_members`.
+    ClusterMembers {
+        /// Members and zones against the fleet.
+        cluster: ClusterView,
+    },
+    /// The answer to `health`.
+    Health {
+        /// The verdict.
+        health: HealthView,
     },
     /// The command was carried out (or scheduled).
     Done {

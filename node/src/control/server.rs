@@ -48,6 +48,8 @@ pub enum Command {
     Drain,
     /// Undo `Drain`.
     Undrain,
+    /// The anycast health verdict.
+    Health,
     /// Reload the configuration.
     Reload,
 }
@@ -64,6 +66,7 @@ impl Command {
             Command::ClusterMembers => "cluster_members",
             Command::Drain => "drain",
             Command::Undrain => "undrain",
+            Command::Health => "health",
             Command::Reload => "reload",
         }
     }
@@ -81,6 +84,7 @@ impl Command {
             Request::ClusterMembers => Command::ClusterMembers,
             Request::Drain => Command::Drain,
             Request::Undrain => Command::Undrain,
+            Request::Health => Command::Health,
             Request::Reload => Command::Reload,
         })
     }

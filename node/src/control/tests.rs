@@ -303,6 +303,8 @@ fn control_command_lines_become_requests() {
         ctl::request(ctl(&["cluster", "members"]).command),
         Request::ClusterMembers
     );
+    assert_eq!(ctl::request(ctl(&["health"]).command), Request::Health);
+    assert_eq!(ctl::request(ctl(&["undrain"]).command), Request::Undrain);
     let parse = |argv: &[&str]| Cli::try_parse_from(argv).is_ok();
     assert!(
         !parse(&["ctl", "zone", "add", "example.com"]),

@@ -61,8 +61,9 @@ impl Announced {
 }
 
 impl Manager {
-    /// Publishes the adverts of zones whose version, reachability or
-    /// confirmation changed, and withdraws those of zones gone or empty.
+    /// Publishes the adverts of the zones synced since the last call whose
+    /// version, reachability or confirmation changed, and withdraws those
+    /// of zones gone or empty.
     pub(super) async fn announce(&mut self) {
         let now = self.clock.now();
         let Some(cluster) = self.cluster.as_mut() else {
@@ -70,7 +71,11 @@ impl Manager {
         };
         let mut set = Vec::new();
         let mut withdraw = Vec::new();
-        for (zone, machine) in self.scheduler.zones() {
+        let synced = std::mem::take(&mut cluster.synced);
+        for zone in &synced {
+            let Some(machine) = self.scheduler.zone(zone) else {
+                continue;
+            };
             let local = LocalZone::of(machine, now);
             let Some(current) = Announced::of(&local, now) else {
                 if cluster.announced.remove(zone).is_some() {
@@ -93,15 +98,17 @@ impl Manager {
             }
         }
         let gone: Vec<Name> = cluster
-            .announced
-            .keys()
+            .local_zones
+            .iter()
             .filter(|zone| self.scheduler.zone(zone).is_none())
             .cloned()
             .collect();
         for zone in gone {
-            cluster.announced.remove(&zone);
+            cluster.local_zones.remove(&zone);
             cluster.replicator.remove_zone(&zone);
-            withdraw.push(gossip::zone_key(&zone));
+            if cluster.announced.remove(&zone).is_some() {
+                withdraw.push(gossip::zone_key(&zone));
+            }
         }
         if !set.is_empty() {
             cluster.gossip.set_many(&set).await;
@@ -288,5 +295,142 @@ fn newest_of(newest: Option<ZoneVersion>, version: ZoneVersion) -> Option<ZoneVe
     match newest {
         Some(seen) if !version.is_newer_than(seen) => Some(seen),
         _ => Some(version),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use understudy_proto::replicate::{ReplicateConfig, Replicator};
+
+    use super::*;
+    use crate::cluster::gossip::MemberId;
+
+    fn local(serial: u32, age: Option<u64>, reachable: bool) -> LocalZone {
+        LocalZone {
+            serving: Some(ZoneVersion::new(0, serial)),
+            verified_age: age.map(Duration::from_millis),
+            primary_version: None,
+            timers: None,
+            primary_reachable: reachable,
+        }
+    }
+
+    fn at(millis: u64) -> Timestamp {
+        Timestamp::from_millis(millis)
+    }
+
+    #[test]
+    fn an_advert_is_republished_on_change_not_as_time_passes() {
+        let published = Announced::of(&local(5, Some(0), true), at(10_000)).unwrap();
+        // Ten seconds later, no confirmation: same verified-at, no advert.
+        let later = Announced::of(&local(5, Some(10_000), true), at(20_000)).unwrap();
+        assert!(!published.outdated_by(&later));
+        // A confirmation half a second later is not worth one either.
+        let soon = Announced::of(&local(5, Some(0), true), at(10_500)).unwrap();
+        assert!(!published.outdated_by(&soon));
+        let confirmed = Announced::of(&local(5, Some(0), true), at(20_000)).unwrap();
+        assert!(published.outdated_by(&confirmed));
+        let newer = Announced::of(&local(6, Some(10_000), true), at(20_000)).unwrap();
+        assert!(published.outdated_by(&newer));
+        let cut_off = Announced::of(&local(5, Some(10_000), false), at(20_000)).unwrap();
+        assert!(published.outdated_by(&cut_off));
+        assert!(
+            Announced::of(
+                &LocalZone {
+                    serving: None,
+                    ..local(1, None, true)
+                },
+                at(0)
+            )
+            .is_none()
+        );
+    }
+
+    fn member(generation: u64, alive: bool, pairs: &[(&str, &str)]) -> Member {
+        Member {
+            id: MemberId {
+                node_id: "b".into(),
+                generation,
+                gossip_address: "127.0.0.1:7946".parse().unwrap(),
+            },
+            alive,
+            key_values: pairs
+                .iter()
+                .map(|(key, value)| (key.to_string(), value.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+        }
+    }
+
+    #[test]
+    fn gossip_reaches_the_replicator_as_members_and_adverts() {
+        let mut replicator = Replicator::new(ReplicateConfig::default(), NodeId::new("a"), "eu");
+        let id = NodeId::new("b");
+        let zone: Name = "example.".parse().unwrap();
+        let key = gossip::zone_key(&zone);
+        let pairs = [
+            ("region", "eu"),
+            ("quic", "127.0.0.1:7947"),
+            (key.as_str(), "0/7/1500/1"),
+        ];
+        let known = take_member(
+            &mut replicator,
+            at(1_000),
+            &id,
+            &member(1, true, &pairs),
+            None,
+        );
+        assert_eq!(known.quic, Some("127.0.0.1:7947".parse().unwrap()));
+        assert_eq!(known.region, "eu");
+        let advert = replicator.view().advert(&zone, &id).copied().unwrap();
+        assert_eq!(advert.version, ZoneVersion::new(0, 7));
+        let read_at = advert.confirmed.unwrap().read_at;
+        assert_eq!(read_at, at(1_000));
+
+        // The same value read again keeps the time it was first seen.
+        let known = take_member(
+            &mut replicator,
+            at(5_000),
+            &id,
+            &member(1, true, &pairs),
+            Some(known),
+        );
+        let advert = replicator.view().advert(&zone, &id).copied().unwrap();
+        assert_eq!(advert.confirmed.unwrap().read_at, read_at);
+
+        // Dead, then withdrawn.
+        let pairs = [("region", "eu"), ("quic", "127.0.0.1:7947")];
+        let known = take_member(
+            &mut replicator,
+            at(6_000),
+            &id,
+            &member(1, false, &pairs),
+            Some(known),
+        );
+        assert!(!replicator.view().is_alive(&id));
+        assert!(replicator.view().advert(&zone, &id).is_none());
+        assert!(known.adverts.is_empty());
+    }
+
+    #[test]
+    fn a_restarted_member_is_read_afresh() {
+        let mut replicator = Replicator::new(ReplicateConfig::default(), NodeId::new("a"), "eu");
+        let id = NodeId::new("b");
+        let zone: Name = "example.".parse().unwrap();
+        let key = gossip::zone_key(&zone);
+        let pairs = [("region", "eu"), (key.as_str(), "0/7/-/1")];
+        let known = take_member(&mut replicator, at(0), &id, &member(1, true, &pairs), None);
+        let known = take_member(
+            &mut replicator,
+            at(100),
+            &id,
+            &member(2, true, &pairs),
+            Some(known),
+        );
+        assert_eq!(known.generation, 2);
+        let advert = replicator.view().advert(&zone, &id).copied().unwrap();
+        assert_eq!(advert.version, ZoneVersion::new(0, 7));
+        assert_eq!(advert.confirmed, None);
     }
 }

@@ -122,14 +122,21 @@ impl Manager {
         let zone = &action.zone;
         self.writing.remove(zone);
         self.dirty.insert(zone.clone());
-        let Some(managed) = self.zones.get_mut(zone) else {
-            return self.report_fetch(&action, FetchOutcome::Superseded);
-        };
         if let Err(error) = stored.result {
             tracing::error!(zone = %zone, node = %action.peer, %error, "version from a peer not stored; the old one keeps serving");
             self.count_peer_transfer(false);
             return self.report_fetch(&action, FetchOutcome::Failed(PeerFailure::Local));
         }
+        // A primary's newer version, decided while this one was written,
+        // is published by its own write; this one must not follow it.
+        let current = self
+            .scheduler
+            .zone(zone)
+            .and_then(|machine| machine.serving());
+        let managed = self.zones.get_mut(zone);
+        let Some(managed) = managed.filter(|_| current == Some(stored.version)) else {
+            return self.report_fetch(&action, FetchOutcome::Superseded);
+        };
         let data = ZoneData {
             snapshot: stored.snapshot,
             journal: stored.journal,

@@ -58,6 +58,10 @@ pub struct Replication {
     pub(super) members: BTreeMap<NodeId, Known>,
     /// What this node last published per zone.
     pub(super) announced: BTreeMap<Name, Announced>,
+    /// Zones synced since gossip was last brought up to date.
+    pub(super) synced: std::collections::BTreeSet<Name>,
+    /// Zones the replicator was told about.
+    pub(super) local_zones: std::collections::BTreeSet<Name>,
 }
 
 /// One member as last read from gossip.
@@ -117,6 +121,8 @@ impl Replication {
             cluster_name: cluster_name.to_owned(),
             members: BTreeMap::new(),
             announced: BTreeMap::new(),
+            synced: std::collections::BTreeSet::new(),
+            local_zones: std::collections::BTreeSet::new(),
         }
     }
 
@@ -163,7 +169,9 @@ impl Manager {
         let Some(cluster) = self.cluster.as_mut() else {
             return;
         };
+        cluster.synced.insert(zone.clone());
         if let Some(machine) = self.scheduler.zone(zone) {
+            cluster.local_zones.insert(zone.clone());
             cluster
                 .replicator
                 .handle_local(now, zone, LocalZone::of(machine, now));

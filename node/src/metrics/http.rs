@@ -24,7 +24,7 @@ const MAX_CONNECTIONS: usize = 32;
 /// What `/healthz` reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Health {
-    /// 200 `ok`
+    /// 200 `healthy`
     Healthy,
     /// 503 with the reason.
     Unhealthy(String),
@@ -130,7 +130,7 @@ async fn exchange(
             body: metrics.render(),
         },
         "/healthz" => match health() {
-            Health::Healthy => Reply::text(200, "ok\n"),
+            Health::Healthy => Reply::text(200, "healthy\n"),
             Health::Unhealthy(reason) => Reply::text(503, &format!("{reason}\n")),
         },
         _ => Reply::text(404, "not found: only /metrics and /healthz\n"),

@@ -250,7 +250,7 @@ async fn metrics_healthz_and_other_paths() {
     let listener = listen(metrics(&zones), health).await;
     let address = listener.address;
     let (status, _, body) = get(address, b"GET /healthz HTTP/1.1\r\n\r\n").await;
-    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    assert_eq!((status, body.as_str()), (200, "healthy\n"));
     *healthy.lock().unwrap() = false;
     let (status, _, body) = get(address, b"GET /healthz?verbose=1 HTTP/1.0\r\n\r\n").await;
     assert_eq!((status, body.as_str()), (503, "zone a.example. expired\n"));

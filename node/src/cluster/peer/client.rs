@@ -11,6 +11,8 @@ use understudy_proto::wire::cluster::{
     CodecError, FetchRequest, HEAD_PREFIX_LEN, HIGHEST_VERSION, LOWEST_VERSION, Limits, Request,
     Response, head_len, negotiate,
 };
+use understudy_proto::xfr::Diff;
+use understudy_proto::zone::Snapshot;
 
 use super::error::PeerError;
 use super::{FetchKind, Fetched, PeerVersion, verify};
@@ -151,53 +153,67 @@ impl PeerClient {
                 .map(|(version, data)| (*version, data.snapshot.digest())),
         });
         let (head, mut stream) = self.exchange(peer, &request).await?;
-        match head {
+        let (version, confirmed_age, length) = match head {
             Response::Snapshot {
                 version,
                 confirmed_age,
                 length,
-            } => {
-                not_stale(version, want)?;
-                let bytes = self.read_payload(&mut stream, length).await?;
-                let zone = zone.clone();
-                let snapshot =
-                    blocking(move || verify::full_snapshot(bytes, &zone, version)).await?;
-                Ok(Fetched {
-                    version,
-                    snapshot,
-                    diffs: None,
-                    confirmed_age,
-                    bytes: length,
-                    kind: FetchKind::Full,
-                })
             }
-            Response::Diffs {
-                to,
-                digest_after,
+            | Response::Diffs {
+                to: version,
                 confirmed_age,
                 length,
-            } => {
-                let Some((have_version, data)) = have else {
-                    return Err(PeerError::Unexpected("diffs without a version to apply"));
-                };
-                not_stale(to, want)?;
-                let payload = self.read_payload(&mut stream, length).await?;
+                ..
+            } => (version, confirmed_age, length),
+            other => return Err(refusal(other)),
+        };
+        not_stale(version, want)?;
+        let (snapshot, diffs) = self
+            .receive(&mut stream, head, (zone, version, length), have)
+            .await?;
+        Ok(Fetched {
+            version,
+            snapshot,
+            kind: match diffs {
+                Some(_) => FetchKind::Diffs,
+                None => FetchKind::Full,
+            },
+            diffs,
+            confirmed_age,
+            bytes: length,
+        })
+    }
+
+    /// Reads and verifies the payload announced by `head`, a `Diffs` or
+    /// `Snapshot` head for `zone` at `version`.
+    async fn receive(
+        &self,
+        stream: &mut ClusterStream,
+        head: Response,
+        (zone, version, length): (&Name, ZoneVersion, u64),
+        have: Option<(ZoneVersion, Arc<ZoneData>)>,
+    ) -> Result<(Snapshot, Option<Vec<Diff>>), PeerError> {
+        match (head, have) {
+            (Response::Diffs { digest_after, .. }, Some((have_version, data))) => {
+                let payload = self.read_payload(stream, length).await?;
                 let max_diffs = self.settings.limits.max_diffs;
                 let (snapshot, diffs) = blocking(move || {
                     let have = (have_version, data.snapshot.as_ref());
-                    verify::diffs(&payload, max_diffs, have, to, digest_after)
+                    verify::diffs(&payload, max_diffs, have, version, digest_after)
                 })
                 .await?;
-                Ok(Fetched {
-                    version: to,
-                    snapshot,
-                    diffs: Some(diffs),
-                    confirmed_age,
-                    bytes: length,
-                    kind: FetchKind::Diffs,
-                })
+                Ok((snapshot, Some(diffs)))
             }
-            other => Err(refusal(other)),
+            (Response::Diffs { .. }, None) => {
+                Err(PeerError::Unexpected("diffs without a version to apply"))
+            }
+            _ => {
+                let bytes = self.read_payload(stream, length).await?;
+                let zone = zone.clone();
+                let snapshot =
+                    blocking(move || verify::full_snapshot(bytes, &zone, version)).await?;
+                Ok((snapshot, None))
+            }
         }
     }
 
@@ -252,9 +268,7 @@ impl PeerClient {
         stream: &mut ClusterStream,
         length: u64,
     ) -> Result<Vec<u8>, PeerError> {
-        let at_min_rate =
-            Duration::from_secs_f64(length as f64 / self.settings.min_rate.max(1) as f64);
-        let deadline = Instant::now() + self.settings.request_timeout + at_min_rate;
+        let deadline = self.payload_deadline(length);
         let total = usize::try_from(length).map_err(|_| {
             PeerError::TooLarge(CodecError::TooLarge {
                 what: "payload",
@@ -283,6 +297,23 @@ impl PeerClient {
         }
         expect_end(stream).await?;
         Ok(bytes)
+    }
+
+    /// When a payload of `length` bytes must have arrived: the request
+    /// timeout plus its length at the minimum rate, never past the whole
+    /// transfer's deadline (which bounds it anyway).
+    fn payload_deadline(&self, length: u64) -> Instant {
+        let rate = self.settings.min_rate.max(1) as f64;
+        let at_min_rate =
+            Duration::try_from_secs_f64(length as f64 / rate).unwrap_or(Duration::MAX);
+        let allowance = self
+            .settings
+            .request_timeout
+            .saturating_add(at_min_rate)
+            .min(self.settings.transfer_timeout);
+        Instant::now()
+            .checked_add(allowance)
+            .unwrap_or_else(Instant::now)
     }
 
     fn version_for(&self, peer: &Peer) -> u16 {

@@ -78,7 +78,12 @@ impl<L: LocalZones> PeerServer<L> {
         let Ok(_permit) = self.transfers.clone().try_acquire_owned() else {
             return send(stream, version, &Response::Busy, &[]).await;
         };
-        if let Some(payload) = diffs_for(&serving, fetch.have) {
+        // Encoding a long journal is CPU work; keep it off the async workers.
+        let diffs = {
+            let serving = serving.clone();
+            tokio::task::spawn_blocking(move || diffs_for(&serving, fetch.have)).await
+        };
+        if let Ok(Some(payload)) = diffs {
             let head = Response::Diffs {
                 to: serving.version,
                 digest_after: serving.data.snapshot.digest(),

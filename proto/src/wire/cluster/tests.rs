@@ -288,3 +288,34 @@ fn a_request_longer_than_the_bound_is_refused() {
         Err(CodecError::RequestTooLong(MAX_REQUEST_LEN + 1))
     );
 }
+
+/// The layout in the module diagram, byte for byte: a change here breaks
+/// nodes of adjacent releases.
+#[test]
+fn version_1_layout_is_pinned() {
+    let fetch = Request::Fetch(FetchRequest {
+        zone: Name::from_ascii("a.").unwrap(),
+        want: ZoneVersion::new(1, 2),
+        have: Some((ZoneVersion::new(1, 1), [0xab; 32])),
+    });
+    let mut expected = vec![b'U', b'Q', 0, 1, 2, 3, 1, b'a', 0];
+    expected.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2, 1, 0, 0, 0, 1, 0, 0, 0, 1]);
+    expected.extend_from_slice(&[0xab; 32]);
+    assert_eq!(fetch.encode(1), expected);
+
+    let snapshot = Response::Snapshot {
+        version: ZoneVersion::new(0, 9),
+        confirmed_age: Some(Duration::from_millis(258)),
+        length: 4096,
+    };
+    let mut expected = vec![0, 28, 0, 1, 6, 0, 0, 0, 0, 0, 0, 0, 9, 1];
+    expected.extend_from_slice(&258u64.to_be_bytes());
+    expected.extend_from_slice(&4096u64.to_be_bytes());
+    assert_eq!(snapshot.encode(1), expected);
+
+    let unsupported = Response::Unsupported {
+        lowest: 1,
+        highest: 3,
+    };
+    assert_eq!(unsupported.encode(3), [0, 7, 0, 3, 4, 0, 1, 0, 3]);
+}
