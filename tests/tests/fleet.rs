@@ -18,11 +18,12 @@ const SPREAD: Duration = Duration::from_secs(15);
 const ZONE_A: &str = "fleet-a.test.";
 const ZONE_B: &str = "fleet-b.test.";
 
-/// Three clustered nodes without any `[[zone]]`, seeded with the first.
+/// Three clustered nodes without any `[[zone]]`, seeded with the first,
+/// each answering on its control socket.
 fn fleet(credentials: &Credentials) -> Vec<Understudy> {
     let addrs: Vec<ClusterAddrs> = (0..3).map(|_| ClusterAddrs::new()).collect();
     let seed = addrs[0].gossip;
-    (0..3)
+    let nodes: Vec<Understudy> = (0..3)
         .map(|index| {
             let seeds: Vec<SocketAddr> = if index == 0 { Vec::new() } else { vec![seed] };
             let config = member(
@@ -34,7 +35,13 @@ fn fleet(credentials: &Credentials) -> Vec<Understudy> {
             );
             Understudy::start(config)
         })
-        .collect()
+        .collect();
+    for node in &nodes {
+        wait_until(SPREAD, "the node takes control commands", || {
+            node.ctl(&["zone", "status"]).0
+        });
+    }
+    nodes
 }
 
 /// The node's fleet list as it keeps it on disk.
