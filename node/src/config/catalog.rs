@@ -156,6 +156,13 @@ tsig_key = "k"
         let catalog = &config.catalogs[0];
         let member = catalog.member_spec(&"a.example.".parse().unwrap());
         assert_eq!(member.name, "a.example.");
+        assert!(
+            config
+                .summary()
+                .contains("catalog   catalog.example. (members from 192.0.2.1)"),
+            "{}",
+            config.summary()
+        );
         assert_eq!(member.primaries, ["192.0.2.1"]);
         assert_eq!(member.tsig_key.as_deref(), Some("k"));
         let own = parse(
