@@ -123,6 +123,11 @@ impl Manager {
     pub(super) fn fleet_zone_remove(&mut self, list: Arc<FleetList>, zone: &Name) -> Response {
         let known = self.zones.contains_key(zone)
             || list.entry(zone).is_some_and(|entry| entry.live().is_some());
+        let catalog = self
+            .fleet
+            .applied
+            .get(zone)
+            .and_then(|fleet| fleet.catalog.clone());
         if let Err(error) = list.remove(zone) {
             return Response::error(format!(
                 "zone {zone} not removed: fleet list not written: {error}"
@@ -130,9 +135,13 @@ impl Manager {
         }
         tracing::info!(zone = %zone, op = "fleet-remove", node = %self.config.node.id, "zone removed from the fleet");
         self.apply_fleet();
-        match known {
-            true => Response::done(format!("zone {zone} removed from the whole fleet")),
-            false => Response::done(format!(
+        match (known, catalog) {
+            (_, Some(catalog)) => Response::done(format!(
+                "zone {zone} removed from the whole fleet; a node reading catalog {catalog} \
+                 adds it back at the catalog's next version while the catalog lists it"
+            )),
+            (true, None) => Response::done(format!("zone {zone} removed from the whole fleet")),
+            (false, None) => Response::done(format!(
                 "zone {zone} was not known here; removed from the whole fleet"
             )),
         }
@@ -153,10 +162,20 @@ impl Manager {
                 "zone {zone} is in the configuration file; remove it there"
             )));
         }
+        // A member of a catalog this node reads would come back with the
+        // catalog's next version: refused. Elsewhere it may go (the way to
+        // clean up after a catalog that no node reads any more); the
+        // response says what a node still reading it would do.
         let catalog = self.fleet.applied.get(zone)?.catalog.as_ref()?;
-        Some(Response::error(format!(
-            "zone {zone} is a member of catalog {catalog}; remove it from the catalog"
-        )))
+        self.config
+            .catalogs
+            .iter()
+            .any(|read| read.zone == *catalog)
+            .then(|| {
+                Response::error(format!(
+                    "zone {zone} is a member of catalog {catalog}; remove it from the catalog"
+                ))
+            })
     }
 
     fn apply_live(&mut self, zone: &Name, fleet: &FleetZone) {

@@ -49,7 +49,8 @@ impl Node {
         };
         let text = format!(
             "version = 1\n[node]\nid = \"n1\"\ndata_dir = \"data\"\n{cluster}\
-             [[zone]]\nname = \"own.example.\"\nprimaries = [\"127.0.0.1:1\"]\n"
+             [[zone]]\nname = \"own.example.\"\nprimaries = [\"127.0.0.1:1\"]\n\
+             [[catalog]]\nzone = \"own.example.\"\n"
         );
         Arc::new(Config::parse(&text, self.dir.path(), Path::new("t.toml")).unwrap())
     }
@@ -195,5 +196,52 @@ fn a_single_node_keeps_its_run_time_zones_to_itself() {
     stop(manager, thread);
     let (manager, shared, thread) = node.manager();
     assert!(served(&shared, "x.example."));
+    stop(manager, thread);
+}
+
+#[test]
+fn a_member_of_a_catalog_read_here_is_not_removed_by_hand_one_of_another_is() {
+    let node = Node::new("fleet-cmd-members", true);
+    let (mut manager, shared, thread) = node.manager();
+    let member = |catalog: &str| {
+        let mut fleet = crate::fleet::convert::to_fleet(&ZoneSpec {
+            name: String::new(),
+            primaries: vec!["127.0.0.1:2".into()],
+            ..ZoneSpec::default()
+        });
+        fleet.catalog = Some(name(catalog));
+        fleet.member_id = Some(b"m1".to_vec());
+        fleet
+    };
+    let mut peer = ZoneList::new();
+    peer.add(name("ours.example."), member("own.example."), "n2");
+    peer.add(
+        name("theirs.example."),
+        member("other-catalog.example."),
+        "n2",
+    );
+    manager
+        .fleet_list()
+        .unwrap()
+        .merge_bytes(&peer.to_bytes())
+        .unwrap();
+    manager.handle_command(Command::Fleet);
+    assert!(served(&shared, "ours.example.") && served(&shared, "theirs.example."));
+
+    let refused = control(
+        &mut manager,
+        ControlCommand::ZoneRemove(name("ours.example.")),
+    );
+    assert!(matches!(&refused, Response::Error { message } if message.contains("catalog")));
+    assert!(served(&shared, "ours.example."));
+    let removed = control(
+        &mut manager,
+        ControlCommand::ZoneRemove(name("theirs.example.")),
+    );
+    assert!(
+        matches!(&removed, Response::Done { message } if message.contains("adds it back")),
+        "{removed:?}"
+    );
+    assert!(!served(&shared, "theirs.example."));
     stop(manager, thread);
 }
