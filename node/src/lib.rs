@@ -5,7 +5,7 @@
 //! zone manager and its zone table (`server`, `zones`), storage (`store`),
 //! the control socket (`control`), metrics (`metrics`) and key tools
 //! (`keygen`), and the cluster transport (`cluster`) with its credentials
-//! (`cert`).
+//! (`cert`) and their rotation on `ctl reload` (`reload`).
 
 pub mod cert;
 pub mod clock;
@@ -19,6 +19,7 @@ pub mod keygen;
 pub mod manager;
 pub mod metrics;
 pub mod primary;
+pub mod reload;
 pub mod server;
 pub mod special;
 pub mod store;

@@ -32,6 +32,7 @@ use crate::manager::replica::Replication;
 use crate::manager::zone::ZoneOrigin;
 use crate::manager::{self, Command, Manager, Shared};
 use crate::metrics::{Metrics, MetricsServer, SharedQueryCounter};
+use crate::reload::{LiveCluster, Reloader, WithReload};
 use crate::special;
 use crate::store::Store;
 use crate::zones::Zones;
@@ -209,7 +210,18 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
         stopping.clone(),
     )
     .context("cannot set up health metrics")?;
-    start_control(&config, commands, monitor.clone(), stopping.clone())?;
+    let live = runtime.as_ref().map(|runtime| LiveCluster {
+        gossip: Arc::downgrade(&runtime.gossip),
+        endpoint: runtime.endpoint.clone(),
+    });
+    let reloader = Reloader::new(config.clone(), live);
+    start_control(
+        &config,
+        commands,
+        monitor.clone(),
+        reloader,
+        stopping.clone(),
+    )?;
     start_metrics(&config, metrics, monitor, stopping.clone()).await?;
     tracing::info!(node = %config.node.id, region = %config.node.region, "understudy started");
 
@@ -244,10 +256,15 @@ async fn join_cluster(
     let mut runtime = ClusterRuntime::start(&config.node, settings, generation_now(), dns)
         .await
         .context("cannot join the cluster")?;
-    let gossip = runtime.gossip.clone();
-    metrics
-        .transport()
-        .attach_gossip(Box::new(move || gossip.counters()));
+    // Held weakly so that shutdown finds gossip unshared and leaves the
+    // cluster gracefully.
+    let gossip = Arc::downgrade(&runtime.gossip);
+    metrics.transport().attach_gossip(Box::new(move || {
+        gossip
+            .upgrade()
+            .map(|gossip| gossip.counters())
+            .unwrap_or_default()
+    }));
     let endpoint = runtime.endpoint.clone();
     metrics
         .transport()
@@ -378,6 +395,7 @@ fn start_control(
     config: &Config,
     commands: mpsc::Sender<Command>,
     monitor: Arc<Monitor>,
+    reloader: Reloader,
     mut stopping: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let server = ControlServer::bind(&config.control.socket).with_context(|| {
@@ -386,7 +404,10 @@ fn start_control(
             config.control.socket.display()
         )
     })?;
-    let bridge = Arc::new(WithHealth::new(ControlBridge { commands }, monitor));
+    let bridge = Arc::new(WithReload::new(
+        WithHealth::new(ControlBridge { commands }, monitor),
+        reloader,
+    ));
     tokio::spawn(async move {
         server
             .serve(

@@ -223,6 +223,67 @@ fn a_notify_to_six_nodes_in_three_regions_costs_the_primary_about_three_transfer
     );
 }
 
+/// A zone whose SOA asks for a check every 2 s and expires after 20 s.
+fn short_lived(serial: u32) -> String {
+    format!(
+        "$ORIGIN {EXAMPLE}\n$TTL 300\n@ SOA ns1 hostmaster {serial} 2 1 20 60\n\
+         @ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.80\n"
+    )
+}
+
+#[test]
+fn a_node_cut_off_from_the_primary_stays_fresh_on_a_peers_confirmations() {
+    let credentials = Credentials::new();
+    let mut primary = Server::start(
+        Kind::Knot,
+        ServerSpec::new().primary_zone(EXAMPLE, &short_lived(3)),
+    );
+    let closed = closed_port();
+    let primary_addr = primary.addr();
+    let planned = plan("fresh", &["r", "r"], &credentials, |index| {
+        if index == 0 { primary_addr } else { closed }
+    });
+    let nodes: Vec<Understudy> = planned
+        .into_iter()
+        .map(|planned| {
+            let config = planned
+                .config
+                .zone_default("refresh_min", "\"1s\"")
+                .zone_default("retry_min", "\"1s\"")
+                .zone_default("expire_min", "\"1s\"");
+            Understudy::start(config)
+        })
+        .collect();
+    let all: Vec<&Understudy> = nodes.iter().collect();
+    cluster::wait_all(&all, EXAMPLE, 3, FIRST_TRANSFER);
+    // Past the zone's expire time: without a peer's confirmations the
+    // cut-off node would answer SERVFAIL by now.
+    std::thread::sleep(Duration::from_secs(25));
+    let cut_off = &nodes[1];
+    let answer = understudy_e2e::dig::dig(cut_off.addr(), &["www.example.test.", "A"]);
+    assert_eq!(
+        answer.rcode,
+        "NOERROR",
+        "{}\n{}",
+        answer.text,
+        cut_off.log()
+    );
+    let confirms = cut_off
+        .metrics()
+        .sum("understudy_peer_confirms_total", &[("result", "ok")]);
+    assert!(confirms >= 2.0, "{confirms} confirmations from the peer");
+    let status = cut_off.zone_statuses();
+    let age = status
+        .first()
+        .and_then(|zone| zone.get("verified_age_seconds"))
+        .and_then(serde_json::Value::as_u64);
+    assert!(
+        age.is_some_and(|age| age < 20),
+        "verified {age:?} s ago: {status:?}"
+    );
+    primary.stop();
+}
+
 /// Measurement, not a test: NOTIFY to every node of an `n`-node cluster in
 /// three regions (all reaching the primary), ten changes; prints the median
 /// and longest time until every node serves the new serial and the

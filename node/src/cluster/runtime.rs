@@ -139,10 +139,13 @@ mod tests {
         let mut pairs = gossip::encode_node(&keys);
         for index in 0..zones {
             let zone: Name = format!("z{index:04}.{node}.example.com.").parse().unwrap();
-            let advert = Advert {
-                version: ZoneVersion::new(0, 2_024_010_100 + index),
-                confirmed_age: Some(Duration::from_millis(1_234 + u64::from(index))),
-                primary_reachable: true,
+            let advert = gossip::ZoneAdvert {
+                advert: Advert {
+                    version: ZoneVersion::new(0, 2_024_010_100 + index),
+                    confirmed_age: Some(Duration::from_millis(1_234 + u64::from(index))),
+                    primary_reachable: true,
+                },
+                sequence: index % 50,
             };
             pairs.push((gossip::zone_key(&zone), gossip::encode_zone(&advert)));
         }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use understudy_proto::replicate::{Advert, Liveness, LocalZone, MemberInfo, NodeId};
 use understudy_proto::serial::ZoneVersion;
-use understudy_proto::wire::gossip;
+use understudy_proto::wire::gossip::{self, ZoneAdvert};
 use understudy_proto::{Name, Timestamp};
 
 use crate::cluster::gossip::Member;
@@ -35,6 +35,8 @@ pub(super) struct Announced {
     reachable: bool,
     /// Verified-at, as milliseconds on the manager's clock (`now - age`).
     verified_ms: Option<i128>,
+    /// The publication count sent with it.
+    sequence: u32,
 }
 
 impl Announced {
@@ -46,6 +48,7 @@ impl Announced {
             verified_ms: local
                 .verified_age
                 .map(|age| now_ms - i128::try_from(age.as_millis()).unwrap_or(i128::MAX)),
+            sequence: 0,
         })
     }
 
@@ -57,6 +60,12 @@ impl Announced {
             _ => false,
         };
         self.version != newer.version || self.reachable != newer.reachable || moved
+    }
+
+    /// `self` as the publication following `previous`.
+    fn after(self, previous: Option<&Announced>) -> Announced {
+        let sequence = previous.map_or(0, |previous| previous.sequence.wrapping_add(1));
+        Announced { sequence, ..self }
     }
 }
 
@@ -83,15 +92,16 @@ impl Manager {
                 }
                 continue;
             };
-            let stale = cluster
-                .announced
-                .get(zone)
-                .is_none_or(|published| published.outdated_by(&current));
-            if stale {
-                let advert = Advert {
-                    version: current.version,
-                    confirmed_age: local.verified_age,
-                    primary_reachable: current.reachable,
+            let previous = cluster.announced.get(zone);
+            if previous.is_none_or(|published| published.outdated_by(&current)) {
+                let current = current.after(previous);
+                let advert = ZoneAdvert {
+                    advert: Advert {
+                        version: current.version,
+                        confirmed_age: local.verified_age,
+                        primary_reachable: current.reachable,
+                    },
+                    sequence: current.sequence,
                 };
                 set.push((gossip::zone_key(zone), gossip::encode_zone(&advert)));
                 cluster.announced.insert(zone.clone(), current);
@@ -261,10 +271,10 @@ fn take_member(
         .filter(|known| known.generation == generation)
         .map(|known| known.adverts)
         .unwrap_or_default();
-    let adverts: BTreeMap<Name, Advert> = keys.zones.into_iter().collect();
-    for (zone, advert) in &adverts {
-        if before.remove(zone).as_ref() != Some(advert) {
-            replicator.handle_advert(now, id, generation, zone, Some(*advert));
+    let adverts: BTreeMap<Name, ZoneAdvert> = keys.zones.into_iter().collect();
+    for (zone, published) in &adverts {
+        if before.remove(zone).as_ref() != Some(published) {
+            replicator.handle_advert(now, id, generation, zone, Some(published.advert));
         }
     }
     for zone in before.keys() {
@@ -280,13 +290,13 @@ fn take_member(
     }
 }
 
-fn member_zones(adverts: &BTreeMap<Name, Advert>) -> Vec<MemberZone> {
+fn member_zones(adverts: &BTreeMap<Name, ZoneAdvert>) -> Vec<MemberZone> {
     adverts
         .iter()
-        .map(|(zone, advert)| MemberZone {
+        .map(|(zone, published)| MemberZone {
             zone: zone.clone(),
-            version: advert.version,
-            confirmed_age: advert.confirmed_age,
+            version: published.advert.version,
+            confirmed_age: published.advert.confirmed_age,
         })
         .collect()
 }
@@ -348,6 +358,23 @@ mod tests {
         );
     }
 
+    #[test]
+    fn each_republication_counts_up_so_that_readers_see_a_new_value() {
+        let first = Announced::of(&local(5, Some(0), true), at(0))
+            .unwrap()
+            .after(None);
+        assert_eq!(first.sequence, 0);
+        let second = Announced::of(&local(5, Some(0), true), at(2_000))
+            .unwrap()
+            .after(Some(&first));
+        assert_eq!(second.sequence, 1);
+        let wrapped = Announced {
+            sequence: u32::MAX,
+            ..second.clone()
+        };
+        assert_eq!(second.after(Some(&wrapped)).sequence, 0);
+    }
+
     fn member(generation: u64, alive: bool, pairs: &[(&str, &str)]) -> Member {
         Member {
             id: MemberId {
@@ -372,7 +399,7 @@ mod tests {
         let pairs = [
             ("region", "eu"),
             ("quic", "127.0.0.1:7947"),
-            (key.as_str(), "0/7/1500/1"),
+            (key.as_str(), "0/7/1500/1/0"),
         ];
         let known = take_member(
             &mut replicator,
@@ -419,7 +446,7 @@ mod tests {
         let id = NodeId::new("b");
         let zone: Name = "example.".parse().unwrap();
         let key = gossip::zone_key(&zone);
-        let pairs = [("region", "eu"), (key.as_str(), "0/7/-/1")];
+        let pairs = [("region", "eu"), (key.as_str(), "0/7/-/1/0")];
         let known = take_member(&mut replicator, at(0), &id, &member(1, true, &pairs), None);
         let known = take_member(
             &mut replicator,

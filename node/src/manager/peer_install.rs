@@ -144,21 +144,28 @@ impl Manager {
         self.shared.zones.publish(zone, Some(data.clone()));
         managed.data = Some(data);
         managed.source = Some(Source::Peer(action.peer.to_string()));
-        let remote = self
+        // `remote` names the peer and where it was reached; `node` and
+        // `region` are this node's, as on every other line.
+        let address = self
             .cluster
             .as_ref()
             .and_then(|cluster| cluster.members.get(&action.peer))
-            .and_then(|known| known.quic)
-            .map(|address| address.to_string());
+            .and_then(|known| known.quic);
+        let remote = match address {
+            Some(address) => format!("{}@{address}", action.peer),
+            None => action.peer.to_string(),
+        };
         tracing::info!(
             zone = %zone,
             serial = stored.version.serial.0,
             epoch = stored.version.epoch,
             remote,
             op = "peer",
-            node = %action.peer,
+            peer = %action.peer,
             kind = ?stored.kind,
             age_ms = stored.age.as_millis() as u64,
+            node = %self.config.node.id,
+            region = %self.config.node.region,
             "installed from peer"
         );
         self.count_peer_transfer(true);

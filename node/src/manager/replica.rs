@@ -25,10 +25,11 @@ use std::time::Duration;
 use understudy_proto::Name;
 use understudy_proto::Timestamp;
 use understudy_proto::replicate::{
-    Advert, ConfirmOutcome, FetchOutcome, LocalZone, NodeId, NotifyPlan, PeerFailure,
-    ReplicaAction, ReplicaActionKind, ReplicateConfig, Replicator,
+    ConfirmOutcome, FetchOutcome, LocalZone, NodeId, NotifyPlan, PeerFailure, ReplicaAction,
+    ReplicaActionKind, ReplicateConfig, Replicator,
 };
 use understudy_proto::serial::ZoneVersion;
+use understudy_proto::wire::gossip::ZoneAdvert;
 
 use crate::cluster::gossip::{Gossip, MemberWatch};
 use crate::cluster::peer::{self, PeerClient, PeerError, PeerVersion};
@@ -62,6 +63,8 @@ pub struct Replication {
     pub(super) synced: std::collections::BTreeSet<Name>,
     /// Zones the replicator was told about.
     pub(super) local_zones: std::collections::BTreeSet<Name>,
+    /// Whether round trips are being measured (one probe at a time).
+    probing: bool,
 }
 
 /// One member as last read from gossip.
@@ -72,7 +75,7 @@ pub(super) struct Known {
     pub(super) alive: bool,
     pub(super) quic: Option<SocketAddr>,
     pub(super) dns: Option<SocketAddr>,
-    pub(super) adverts: BTreeMap<Name, Advert>,
+    pub(super) adverts: BTreeMap<Name, ZoneAdvert>,
 }
 
 /// The result of one replication action, or of a round-trip probe.
@@ -123,6 +126,7 @@ impl Replication {
             announced: BTreeMap::new(),
             synced: std::collections::BTreeSet::new(),
             local_zones: std::collections::BTreeSet::new(),
+            probing: false,
         }
     }
 
@@ -263,6 +267,7 @@ impl Manager {
             ReplicaDone::Stored { action, installed } => self.peer_stored(action, *installed),
             ReplicaDone::Rtts(rtts) => {
                 if let Some(cluster) = self.cluster.as_mut() {
+                    cluster.probing = false;
                     for (id, rtt) in rtts {
                         cluster.replicator.handle_rtt(&id, rtt);
                     }
@@ -363,7 +368,7 @@ impl Manager {
     /// Measures the round trip to every member with a QUIC address, off
     /// the manager's loop.
     pub(super) fn probe_rtts(&mut self) {
-        let Some(cluster) = self.cluster.as_ref() else {
+        let Some(cluster) = self.cluster.as_mut().filter(|cluster| !cluster.probing) else {
             return;
         };
         let peers: Vec<(NodeId, Peer)> = cluster
@@ -375,6 +380,7 @@ impl Manager {
         if peers.is_empty() {
             return;
         }
+        cluster.probing = true;
         let endpoint = cluster.endpoint.clone();
         self.replica_work.spawn(async move {
             let mut rtts = Vec::new();

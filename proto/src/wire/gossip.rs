@@ -7,18 +7,21 @@
 //!   "region"            "eu-west"                      [node] region
 //!   "quic"              "192.0.2.1:7947"               QUIC address
 //!   "dns"               "192.0.2.1:53"                 DNS address
-//!   "z:example.com."    "EPOCH/SERIAL/AGE_MS/R"        one zone served
-//!                        0/2024010101/5300/1
+//!   "z:example.com."    "EPOCH/SERIAL/AGE_MS/R/N"      one zone served
+//!                        0/2024010101/5300/1/17
 //! ```
 //!
 //! `AGE_MS` is how long before publication a primary confirmed the version
 //! (directly or through the peer it came from), or `-` when unknown; the
 //! reader adds the time since it first saw the value, so the clocks of
 //! writer and reader never meet. `R` is `1` when the writer's last check
-//! of the zone's primaries succeeded, else `0`.
+//! of the zone's primaries succeeded, else `0`. `N` counts the writer's
+//! publications of the zone: a confirmation read just before publication
+//! gives the same age (0 ms) every time, and without `N` the value would
+//! not change, so readers would never learn that the age was reset.
 //!
 //! Values are short because a node publishes one per zone and chitchat
-//! sends whole key-values: 1,000 zones are about 35 kB of state, sent once
+//! sends whole key-values: 1,000 zones are about 44 kB of state, sent once
 //! and then only as they change. A writer republishes a zone only when its
 //! version or reachability changes or a confirmation reset its age.
 //!
@@ -47,7 +50,7 @@ pub const QUIC_KEY: &str = "quic";
 pub const DNS_KEY: &str = "dns";
 /// The prefix of a zone's key; the zone's name follows.
 pub const ZONE_PREFIX: &str = "z:";
-/// The longest value a reader accepts (the longest valid one is 45 bytes).
+/// The longest value a reader accepts (the longest valid one is 56 bytes).
 pub const MAX_VALUE_LEN: usize = 64;
 
 /// What a node says about itself.
@@ -61,13 +64,23 @@ pub struct NodeKeys {
     pub dns: Option<SocketAddr>,
 }
 
+/// One zone's advert as published: the advert and the writer's
+/// publication count, which makes every republication a new value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ZoneAdvert {
+    /// What the advert says.
+    pub advert: Advert,
+    /// Raised by the writer at each publication of the zone (wrapping).
+    pub sequence: u32,
+}
+
 /// A member's key-values read back.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MemberKeys {
     /// What it says about itself.
     pub node: NodeKeys,
     /// The zones it advertises, in name order.
-    pub zones: Vec<(Name, Advert)>,
+    pub zones: Vec<(Name, ZoneAdvert)>,
     /// Keys of this schema that did not decode (skipped).
     pub rejected: usize,
 }
@@ -78,8 +91,8 @@ pub enum GossipDecodeError {
     /// A zone key whose name does not parse.
     #[error("zone key with an invalid name: {0}")]
     ZoneName(String),
-    /// A zone value without its four fields.
-    #[error("zone value does not have four fields")]
+    /// A zone value without its five fields.
+    #[error("zone value does not have five fields")]
     Fields,
     /// A value longer than [`MAX_VALUE_LEN`].
     #[error("value longer than {MAX_VALUE_LEN} bytes")]
@@ -107,7 +120,7 @@ pub fn zone_key(zone: &Name) -> String {
 }
 
 /// The value advertising `advert`.
-pub fn encode_zone(advert: &Advert) -> String {
+pub fn encode_zone(advert: &ZoneAdvert) -> String {
     ZoneValue(advert).to_string()
 }
 
@@ -134,12 +147,13 @@ pub fn decode_zone_key(key: &str) -> Option<Result<Name, GossipDecodeError>> {
 }
 
 /// A zone value back into an advert.
-pub fn decode_zone(value: &str) -> Result<Advert, GossipDecodeError> {
+pub fn decode_zone(value: &str) -> Result<ZoneAdvert, GossipDecodeError> {
     if value.len() > MAX_VALUE_LEN {
         return Err(GossipDecodeError::TooLong);
     }
     let mut fields = value.split('/');
-    let (Some(epoch), Some(serial), Some(age), Some(reachable), None) = (
+    let (Some(epoch), Some(serial), Some(age), Some(reachable), Some(sequence), None) = (
+        fields.next(),
         fields.next(),
         fields.next(),
         fields.next(),
@@ -165,11 +179,14 @@ pub fn decode_zone(value: &str) -> Result<Advert, GossipDecodeError> {
         "0" => false,
         _ => return Err(GossipDecodeError::Reachable),
     };
-    Ok(Advert {
+    let sequence = u32::try_from(number(sequence, "sequence")?)
+        .map_err(|_| GossipDecodeError::Number { field: "sequence" })?;
+    let advert = Advert {
         version: ZoneVersion::new(epoch, serial),
         confirmed_age,
         primary_reachable,
-    })
+    };
+    Ok(ZoneAdvert { advert, sequence })
 }
 
 /// Everything a member publishes, read back. Keys of other schemas and
@@ -212,18 +229,23 @@ fn address(value: &str, key: &'static str) -> Result<SocketAddr, GossipDecodeErr
         .map_err(|_| GossipDecodeError::Address { key })
 }
 
-struct ZoneValue<'a>(&'a Advert);
+struct ZoneValue<'a>(&'a ZoneAdvert);
 
 impl fmt::Display for ZoneValue<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let advert = self.0;
+        let advert = &self.0.advert;
         let version = advert.version;
         write!(f, "{}/{}/", version.epoch, version.serial.0)?;
         match advert.confirmed_age {
             Some(age) => write!(f, "{}", u64::try_from(age.as_millis()).unwrap_or(u64::MAX))?,
             None => f.write_str("-")?,
         }
-        f.write_str(if advert.primary_reachable { "/1" } else { "/0" })
+        f.write_str(if advert.primary_reachable {
+            "/1/"
+        } else {
+            "/0/"
+        })?;
+        write!(f, "{}", self.0.sequence)
     }
 }
 
@@ -233,46 +255,73 @@ mod tests {
 
     use super::*;
 
-    fn advert(epoch: u32, serial: u32, age: Option<u64>, reachable: bool) -> Advert {
-        Advert {
+    fn advert(epoch: u32, serial: u32, age: Option<u64>, reachable: bool) -> ZoneAdvert {
+        let advert = Advert {
             version: ZoneVersion::new(epoch, serial),
             confirmed_age: age.map(Duration::from_millis),
             primary_reachable: reachable,
+        };
+        ZoneAdvert {
+            advert,
+            sequence: 0,
         }
     }
 
     #[test]
     fn zone_value_is_short_and_reads_back() {
-        let sample = advert(0, 2_024_010_101, Some(5_300), true);
+        let sample = ZoneAdvert {
+            sequence: 17,
+            ..advert(0, 2_024_010_101, Some(5_300), true)
+        };
         let value = encode_zone(&sample);
-        assert_eq!(value, "0/2024010101/5300/1");
+        assert_eq!(value, "0/2024010101/5300/1/17");
         assert_eq!(decode_zone(&value), Ok(sample));
-        let longest = advert(u32::MAX, u32::MAX, Some(u64::MAX), false);
+        let longest = ZoneAdvert {
+            sequence: u32::MAX,
+            ..advert(u32::MAX, u32::MAX, Some(u64::MAX), false)
+        };
         assert!(encode_zone(&longest).len() <= MAX_VALUE_LEN);
         assert_eq!(decode_zone(&encode_zone(&longest)), Ok(longest));
     }
 
     #[test]
+    fn a_republication_with_nothing_else_changed_is_a_new_value() {
+        let first = advert(0, 9, Some(0), true);
+        let again = ZoneAdvert {
+            sequence: 1,
+            ..first
+        };
+        assert_ne!(encode_zone(&first), encode_zone(&again));
+    }
+
+    #[test]
     fn unknown_age_is_a_dash() {
         let sample = advert(3, 7, None, false);
-        assert_eq!(encode_zone(&sample), "3/7/-/0");
-        assert_eq!(decode_zone("3/7/-/0"), Ok(sample));
+        assert_eq!(encode_zone(&sample), "3/7/-/0/0");
+        assert_eq!(decode_zone("3/7/-/0/0"), Ok(sample));
     }
 
     #[test]
     fn bad_values_are_typed_errors() {
-        assert_eq!(decode_zone("1/2/3"), Err(GossipDecodeError::Fields));
-        assert_eq!(decode_zone("1/2/3/1/5"), Err(GossipDecodeError::Fields));
+        assert_eq!(decode_zone("1/2/3/1"), Err(GossipDecodeError::Fields));
+        assert_eq!(decode_zone("1/2/3/1/5/6"), Err(GossipDecodeError::Fields));
         assert_eq!(
-            decode_zone("4294967296/2/3/1"),
+            decode_zone("4294967296/2/3/1/0"),
             Err(GossipDecodeError::Number { field: "epoch" })
         );
         assert_eq!(
-            decode_zone("1/-2/3/1"),
+            decode_zone("1/-2/3/1/0"),
             Err(GossipDecodeError::Number { field: "serial" })
         );
-        assert_eq!(decode_zone("1/2/3/yes"), Err(GossipDecodeError::Reachable));
-        let long = format!("1/2/{}/1", "9".repeat(80));
+        assert_eq!(
+            decode_zone("1/2/3/yes/0"),
+            Err(GossipDecodeError::Reachable)
+        );
+        assert_eq!(
+            decode_zone("1/2/3/1/x"),
+            Err(GossipDecodeError::Number { field: "sequence" })
+        );
+        let long = format!("1/2/{}/1/0", "9".repeat(80));
         assert_eq!(decode_zone(&long), Err(GossipDecodeError::TooLong));
     }
 
@@ -286,9 +335,9 @@ mod tests {
             dns: Some("[2001:db8::1]:53".parse().unwrap()),
         };
         let mut pairs = encode_node(&node);
-        pairs.push((zone_key(&zone), "0/10/-/1".into()));
-        pairs.push((zone_key(&other), "1/20/300/0".into()));
-        pairs.push(("z:bad..name".into(), "0/1/-/1".into()));
+        pairs.push((zone_key(&zone), "0/10/-/1/0".into()));
+        pairs.push((zone_key(&other), "1/20/300/0/0".into()));
+        pairs.push(("z:bad..name".into(), "0/1/-/1/0".into()));
         pairs.push((zone_key(&zone).replace("example", "broken"), "x".into()));
         pairs.push(("future-key".into(), "whatever".into()));
         let member = decode(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -317,8 +366,9 @@ mod tests {
             serial in any::<u32>(),
             age in proptest::option::of(any::<u64>()),
             reachable in any::<bool>(),
+            sequence in any::<u32>(),
         ) {
-            let sample = advert(epoch, serial, age, reachable);
+            let sample = ZoneAdvert { sequence, ..advert(epoch, serial, age, reachable) };
             prop_assert_eq!(decode_zone(&encode_zone(&sample)), Ok(sample));
         }
 
