@@ -72,7 +72,13 @@ impl Manager {
         {
             return self.report_fetch(&action, FetchOutcome::Superseded);
         }
-        self.dirty.insert(zone.clone());
+        self.dirty.insert(zone);
+        self.store_peer_version(action, *fetched, age);
+    }
+
+    /// Hands a version the refresh machine took to the writer thread.
+    fn store_peer_version(&mut self, action: ReplicaAction, fetched: Fetched, age: Duration) {
+        let zone = action.zone.clone();
         let Some(managed) = self.zones.get(&zone) else {
             return self.report_fetch(&action, FetchOutcome::Superseded);
         };
@@ -82,7 +88,7 @@ impl Manager {
             diffs,
             kind,
             ..
-        } = *fetched;
+        } = fetched;
         let journal = peer_journal(managed, version, diffs);
         let snapshot = Arc::new(snapshot);
         let (done, stored) = oneshot::channel();
