@@ -6,6 +6,7 @@
 //! reported with the table, zone and key it concerns. Zones added at run
 //! time go through the same checks with [`Config::resolve_zone`].
 
+mod catalog;
 mod check;
 mod cluster;
 mod health;
@@ -25,6 +26,7 @@ use std::time::Duration;
 use understudy_proto::Name;
 use understudy_proto::acl::Acl;
 
+pub use catalog::{CatalogSettings, CatalogSpec};
 pub use check::check_config;
 pub use cluster::{
     ClusterSettings, ClusterSpec, DEFAULT_GOSSIP_PORT, DEFAULT_QUIC_PORT, OneOrMany,
@@ -69,6 +71,8 @@ pub struct Config {
     pub zones: Vec<ZoneConfig>,
     /// `[cluster]`, credentials loaded; `None` runs a single node.
     pub cluster: Option<ClusterSettings>,
+    /// `[[catalog]]`: zones read as RFC 9432 catalogs.
+    pub catalogs: Vec<CatalogSettings>,
     /// `[health]`
     pub health: HealthSettings,
 }

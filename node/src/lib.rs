@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod config;
 pub mod control;
 pub mod dns;
+pub mod fleet;
 pub mod health;
 pub mod keygen;
 pub mod manager;

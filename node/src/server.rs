@@ -163,6 +163,7 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
     );
     load_zones(&mut manager, &config, &store)?;
     let runtime = join_cluster(&config, &mut manager, &shared, &metrics).await?;
+    let fleet_list = manager.fleet_list();
     let (commands, command_queue) = mpsc::channel(COMMAND_QUEUE);
     let (stop_manager, manager_stop) = oneshot::channel();
     let manager_task = tokio::spawn(manager.run(command_queue, manager_stop));
@@ -187,6 +188,16 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
     start_udp(&config, &handler, &special_sender, &udp_stop, &metrics)?;
     start_tcp(&config, &handler, &special_sender, &stopping)?;
     drop(special_sender);
+    if let (Some(runtime), Some(list)) = (&runtime, fleet_list) {
+        crate::fleet::start(
+            list,
+            runtime.endpoint.clone(),
+            &shared.serving,
+            shared.cluster.clone(),
+            commands.clone(),
+            stopping.clone(),
+        );
+    }
     // The health monitor reads the zone views and the cluster status,
     // answers drain / undrain / health / cluster members, serves /healthz.
     let views = shared.clone();

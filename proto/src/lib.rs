@@ -10,6 +10,8 @@
 
 pub mod acl;
 pub mod answer;
+pub mod catalog;
+pub mod fleet;
 pub mod health;
 pub mod name;
 pub mod record;

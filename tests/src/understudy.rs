@@ -180,6 +180,12 @@ impl Config {
         self
     }
 
+    /// Adds a table written verbatim (e.g. `[[catalog]]`).
+    pub fn table(mut self, toml: &str) -> Config {
+        self.tables.push(toml.to_string());
+        self
+    }
+
     /// Sets a `[dns]` key to a raw TOML value.
     pub fn dns(mut self, key: &str, toml_value: &str) -> Config {
         self.dns.push((key.to_string(), toml_value.to_string()));

@@ -73,5 +73,9 @@ pub fn summary(config: &Config) -> String {
             .map_or_else(String::new, |key| format!(" key {key}"));
         let _ = writeln!(out, "  {} from {}{key}", zone.name, primaries.join(", "));
     }
+    for catalog in &config.catalogs {
+        let primaries = catalog.template.primaries.join(", ");
+        let _ = writeln!(out, "catalog   {} (members from {primaries})", catalog.zone);
+    }
     out
 }

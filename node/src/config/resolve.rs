@@ -101,6 +101,7 @@ fn resolve(spec: FileSpec, base: &Path) -> Result<Config, Failure> {
         }
         zones.push(zone);
     }
+    let catalogs = super::catalog::resolve(&spec.catalog, &zones, &tsig_keys, &zone_defaults)?;
     Ok(Config {
         source: PathBuf::new(),
         node,
@@ -112,6 +113,7 @@ fn resolve(spec: FileSpec, base: &Path) -> Result<Config, Failure> {
         tsig_keys,
         zones,
         cluster,
+        catalogs,
         health,
     })
 }

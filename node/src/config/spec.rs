@@ -48,6 +48,9 @@ pub struct FileSpec {
     pub zone: Vec<ZoneSpec>,
     /// `[cluster]`; absent for a single node.
     pub cluster: Option<super::cluster::ClusterSpec>,
+    /// `[[catalog]]`
+    #[serde(default)]
+    pub catalog: Vec<super::catalog::CatalogSpec>,
     /// `[health]`
     #[serde(default)]
     pub health: super::health::HealthSpec,

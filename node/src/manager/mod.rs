@@ -83,6 +83,8 @@ pub enum Command {
         /// Where the response goes.
         reply: oneshot::Sender<Response>,
     },
+    /// The fleet's zone list changed (a merge from a peer): apply it.
+    Fleet,
 }
 
 /// State the manager shares with the query, NOTIFY and transfer-out paths.
@@ -162,6 +164,7 @@ pub struct Manager {
     writing: std::collections::HashSet<Name>,
     metrics: Option<Arc<Metrics>>,
     seed: u64,
+    fleet: commands::FleetState,
     cluster: Option<Replication>,
     member_watch: Option<MemberWatch>,
     replica_work: JoinSet<ReplicaDone>,
@@ -194,6 +197,7 @@ impl Manager {
             writing: std::collections::HashSet::new(),
             metrics,
             seed: rand::random(),
+            fleet: commands::FleetState::default(),
             cluster: None,
             member_watch: None,
             replica_work: JoinSet::new(),
@@ -527,6 +531,7 @@ impl Manager {
                     .get(primary)
                     .copied()
                     .map(Source::Primary);
+                self.catalog_installed(zone);
             }
             Err(error) => {
                 tracing::error!(zone = %zone, %error, "new version not stored; the old one keeps serving")

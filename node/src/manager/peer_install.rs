@@ -193,6 +193,7 @@ impl Manager {
             age: stored.age,
         };
         self.report_fetch(&action, outcome);
+        self.catalog_installed(&action.zone);
     }
 }
 

@@ -98,11 +98,20 @@ fn run(store: &Store, queue: std_mpsc::Receiver<Job>) {
 /// The next job to carry out: a new version first — a received transfer
 /// must not wait behind a thousand zones' state files — then the others in
 /// order, skipping a state write that a later job makes pointless (a newer
-/// state of the same zone, or the zone's removal).
+/// state of the same zone, or the zone's removal). A version never
+/// overtakes its zone's removal queued before it (a zone removed and added
+/// again would lose the new version's files).
 fn next_job(pending: &mut std::collections::VecDeque<Job>) -> Option<Job> {
     let index = pending
         .iter()
-        .position(|job| matches!(job, Job::Version { .. }))
+        .enumerate()
+        .position(|(at, job)| match job {
+            Job::Version { zone, .. } => !pending
+                .iter()
+                .take(at)
+                .any(|earlier| matches!(earlier, Job::Remove(removed) if removed == zone)),
+            _ => false,
+        })
         .unwrap_or(0);
     let job = pending.remove(index)?;
     if let Job::State { zone, .. } = &job {
@@ -217,6 +226,36 @@ mod tests {
         assert_eq!(
             describe(&drain(batch.into())),
             ["version c.", "state a. 2", "zones", "remove b."]
+        );
+    }
+
+    #[test]
+    fn a_version_does_not_overtake_its_zones_earlier_removal() {
+        let version = |zone: &str| {
+            let (done, _) = tokio::sync::oneshot::channel();
+            Job::Version {
+                zone: Name::from_ascii(zone).unwrap(),
+                snapshot: Arc::new(test_snapshot()),
+                journal: Vec::new(),
+                done,
+            }
+        };
+        let batch = vec![
+            state("a.", 1),
+            Job::Remove(Name::from_ascii("c.").unwrap()),
+            Job::Zones(Vec::new()),
+            version("c."),
+            version("d."),
+        ];
+        assert_eq!(
+            describe(&drain(batch.into())),
+            [
+                "version d.",
+                "state a. 1",
+                "remove c.",
+                "version c.",
+                "zones"
+            ]
         );
     }
 

@@ -1,5 +1,10 @@
 //! Zones coming and going, NOTIFYs and operator commands.
 
+mod catalog;
+mod fleet;
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use understudy_proto::Name;
@@ -15,6 +20,8 @@ use super::state::StateFile;
 use super::writer::Job;
 use super::zone::{ManagedZone, ZoneData, ZoneOrigin};
 use super::{Command, Manager, journal_limits, status};
+
+pub(in crate::manager) use fleet::FleetState;
 
 impl Manager {
     /// Takes over `config`'s zone, loading what `store` holds of it; it is
@@ -59,8 +66,13 @@ impl Manager {
         self.zones.insert(name, managed);
     }
 
-    /// Serves every zone loaded with [`Manager::load_zone`], all at once.
-    pub fn publish_loaded(&self) {
+    /// Serves every zone loaded with [`Manager::load_zone`], all at once,
+    /// with the fleet's zones: those of the fleet list kept in the data
+    /// directory and the members of every catalog that has data.
+    pub fn publish_loaded(&mut self) {
+        self.open_fleet();
+        self.read_catalogs();
+        self.apply_fleet();
         let entries = self
             .zones
             .iter()
@@ -84,6 +96,7 @@ impl Manager {
                 let response = self.control(command);
                 let _ = reply.send(response);
             }
+            Command::Fleet => self.apply_fleet(),
         }
     }
 
@@ -105,8 +118,19 @@ impl Manager {
                     false => no_such_zone(&zone),
                 }
             }
-            ControlCommand::ZoneAdd(spec) => self.zone_add(*spec),
-            ControlCommand::ZoneRemove(zone) => self.zone_remove(&zone),
+            ControlCommand::ZoneAdd(spec) => match self.clustered_fleet() {
+                Some(list) => self.fleet_zone_add(list, *spec),
+                None => self.zone_add(*spec),
+            },
+            ControlCommand::ZoneRemove(zone) => {
+                if let Some(refused) = self.removal_refused(&zone) {
+                    return refused;
+                }
+                match self.clustered_fleet() {
+                    Some(list) => self.fleet_zone_remove(list, &zone),
+                    None => self.zone_remove(&zone),
+                }
+            }
             other => Response::not_available(other.op()),
         }
     }
@@ -126,6 +150,14 @@ impl Manager {
         Response::ZoneStatus { zones }
     }
 
+    /// The fleet list when this node is in a cluster: `ctl zone add` and
+    /// `zone remove` then act for the whole fleet.
+    fn clustered_fleet(&self) -> Option<Arc<crate::fleet::FleetList>> {
+        self.config.cluster.as_ref()?;
+        self.fleet.list.clone()
+    }
+
+    /// `ctl zone add` on a single node: a run-time zone of this node.
     fn zone_add(&mut self, spec: ZoneSpec) -> Response {
         let config = match self.config.resolve_zone(&spec) {
             Ok(config) => config,
@@ -134,6 +166,23 @@ impl Manager {
         if self.zones.contains_key(&config.name) {
             return Response::error(format!("zone {} is already served", config.name));
         }
+        let name = config.name.clone();
+        self.add_zone(config);
+        Response::done(format!("zone {name} added"))
+    }
+
+    /// `ctl zone remove` on a single node.
+    fn zone_remove(&mut self, zone: &Name) -> Response {
+        if !self.zones.contains_key(zone) {
+            return no_such_zone(zone);
+        }
+        self.drop_zone(zone);
+        Response::done(format!("zone {zone} removed"))
+    }
+
+    /// Starts serving a run-time zone (kept in `zones.json`): no data yet,
+    /// its first refresh scheduled now.
+    fn add_zone(&mut self, config: ZoneConfig) {
         let name = config.name.clone();
         let managed = ManagedZone::new(config, ZoneOrigin::Runtime, &self.keys);
         let machine = ZoneRefresh::new(
@@ -148,18 +197,10 @@ impl Manager {
         self.publish_access();
         self.writer.submit(Job::Zones(self.runtime_specs()));
         tracing::info!(zone = %name, op = "add", "zone added");
-        Response::done(format!("zone {name} added"))
     }
 
-    fn zone_remove(&mut self, zone: &Name) -> Response {
-        let Some(managed) = self.zones.get(zone) else {
-            return no_such_zone(zone);
-        };
-        if managed.origin == ZoneOrigin::Config {
-            return Response::error(format!(
-                "zone {zone} is in the configuration file; remove it there"
-            ));
-        }
+    /// Stops serving `zone` and deletes its data.
+    fn drop_zone(&mut self, zone: &Name) {
         self.zones.remove(zone);
         self.scheduler.remove(zone);
         self.written.remove(zone);
@@ -169,7 +210,6 @@ impl Manager {
         self.writer.submit(Job::Zones(self.runtime_specs()));
         self.writer.submit(Job::Remove(zone.clone()));
         tracing::info!(zone = %zone, op = "remove", "zone removed");
-        Response::done(format!("zone {zone} removed"))
     }
 }
 
