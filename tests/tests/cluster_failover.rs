@@ -140,6 +140,11 @@ fn the_last_two_nodes_keep_the_newest_serial_and_a_restarted_node_catches_up_fro
         from == "peer lost-0" || from == "peer lost-4",
         "caught up from {from:?}, not a survivor"
     );
+    let from_peers = restarted.metrics().sum(
+        "understudy_transfers_by_source_total",
+        &[("source", "peer"), ("result", "ok")],
+    );
+    assert!(from_peers >= 1.0, "{from_peers} peer transfers counted");
 }
 
 /// `text` with SOA timers asking for a refresh every second.
@@ -199,6 +204,12 @@ fn a_retransfer_on_one_node_takes_the_fleet_back_to_a_primary_whose_serial_was_r
         old_epoch + 1
     );
     for node in others {
+        eprintln!(
+            "{} took epoch {} from {:?}",
+            node.config().node_id,
+            old_epoch + 1,
+            source(node, EXAMPLE)
+        );
         assert_serves(node, 5, "follows the new epoch");
         assert_eq!(epoch(node), old_epoch + 1, "{}", node.config().node_id);
     }
