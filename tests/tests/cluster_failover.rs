@@ -149,7 +149,9 @@ fn the_last_two_nodes_keep_the_newest_serial_and_a_restarted_node_catches_up_fro
 
 /// `text` with SOA timers asking for a refresh every second.
 fn quick_refresh(text: String) -> String {
-    text.replace(" 3600 600 86400 60\n", " 1 1 86400 60\n")
+    let timers = " 3600 600 86400 60\n";
+    assert!(text.contains(timers), "the SOA timers of `example` changed");
+    text.replace(timers, " 1 1 86400 60\n")
 }
 
 #[test]
