@@ -152,6 +152,31 @@ pub(crate) fn simple(
     txt: Option<&[u8]>,
     opt: Option<Opt<'_>>,
 ) -> Option<usize> {
+    if let Some(len) = simple_within(out, limit, query, rcode, txt, opt) {
+        return Some(len);
+    }
+    // Too large for the client's limit (a long CHAOS TXT or NSID): TC set,
+    // with the OPT if it fits, else with the question alone when the RCODE
+    // needs no OPT to carry it.
+    let len = simple_within(out, limit, query, rcode, None, opt).or_else(|| {
+        (rcode <= 0xF)
+            .then(|| simple_within(out, limit, query, rcode, None, None))
+            .flatten()
+    })?;
+    if let Some(flags) = out.get_mut(2) {
+        *flags |= (TC >> 8) as u8;
+    }
+    Some(len)
+}
+
+fn simple_within(
+    out: &mut [u8],
+    limit: usize,
+    query: &Query<'_>,
+    rcode: u16,
+    txt: Option<&[u8]>,
+    opt: Option<Opt<'_>>,
+) -> Option<usize> {
     let mut header = Header::for_query(query, rcode & 0xF);
     let mut writer = Writer::new(out, limit);
     writer.put_bytes(&[0; HEADER_LEN]).ok()?;
