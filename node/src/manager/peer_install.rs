@@ -149,9 +149,13 @@ impl Manager {
         // is published by its own write; this one must not follow it.
         let now = self.clock.now();
         let taken = self.zones.contains_key(zone)
-            && self
-                .scheduler
-                .handle_peer_install(now, zone, stored.version, stored.soa, stored.age);
+            && self.scheduler.handle_peer_install(
+                now,
+                zone,
+                stored.version,
+                stored.soa,
+                stored.age,
+            );
         let managed = self.zones.get_mut(zone);
         let Some(managed) = managed.filter(|_| taken) else {
             return self.report_fetch(&action, FetchOutcome::Superseded);
