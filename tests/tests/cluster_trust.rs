@@ -143,6 +143,12 @@ fn nodes_of_a_foreign_cluster_get_no_gossip_or_quic_through_and_never_the_zone()
         metric(&impostor, CONNECTIONS, &[("result", "connect-failed")]) >= 1.0
     });
 
+    eprintln!(
+        "real nodes: {} stranger datagrams rejected (bad MAC), {} impostor connections refused",
+        total(&real, REJECTED, &[("reason", "bad-mac")]) - bad_mac,
+        total(&real, CONNECTIONS, &[("result", "refused")]) - refused,
+    );
+
     // The real cluster keeps working next to them; they stay without data.
     primary.update_zone(EXAMPLE, &example_changed(2, 20, 2));
     cluster::wait_all(&real, EXAMPLE, 2, SPREAD);
