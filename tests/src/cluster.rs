@@ -30,6 +30,11 @@ impl Credentials {
         Credentials { dir }
     }
 
+    /// The gossip key file.
+    pub fn key_file(&self) -> PathBuf {
+        self.dir.join("cluster.key")
+    }
+
     /// Makes the certificate of node `id` (once per id).
     fn node(&self, id: &str) -> (PathBuf, PathBuf) {
         let (pem, key) = (
@@ -98,7 +103,7 @@ pub fn member(
         addrs.gossip,
         addrs.quic,
         seeds.join(", "),
-        credentials.dir.join("cluster.key").display(),
+        credentials.key_file().display(),
         credentials.dir.join("ca.pem").display(),
         pem.display(),
         key.display(),
