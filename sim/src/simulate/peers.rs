@@ -376,7 +376,6 @@ impl World<'_> {
     /// One health evaluation (calling order step 2 of `proto::health`).
     pub(super) fn evaluate_health(&mut self, node: usize, inc: u32) {
         let now = self.now;
-        let names = &self.names;
         let Some(memory) = self.nodes[node].memory.as_mut() else {
             return;
         };
@@ -391,7 +390,6 @@ impl World<'_> {
             })
             .collect();
         memory.health.evaluate(now, false, zones);
-        let _ = names;
         let period = super::bounds::health_period(self.scenario);
         self.queue
             .push(now + period, Event::HealthTick { node, inc });

@@ -389,7 +389,7 @@ impl<'a> World<'a> {
         if self.faulty() {
             return;
         }
-        for (n, node) in self.nodes.iter().enumerate() {
+        for node in &self.nodes {
             let Some(memory) = node.memory.as_ref() else {
                 continue;
             };
@@ -406,7 +406,6 @@ impl<'a> World<'a> {
                         self.converge_bound.as_secs()
                     );
                     self.check.fail(Rule::NotConverged, detail);
-                    let _ = n;
                     return;
                 }
             }
@@ -447,7 +446,7 @@ impl<'a> World<'a> {
         }
     }
 
-    /// The gossip layer's view, for the report.
+    /// The run's counters.
     pub fn stats(&self) -> Stats {
         self.stats
     }
