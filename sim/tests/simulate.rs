@@ -155,6 +155,7 @@ fn a_transfer_bound_of_zero_is_reported() {
 fn sweep_a_thousand_seeds_per_scenario() {
     let seeds = 1_000_u64;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut all_failures = 0;
     for (path, scenario) in scenarios().into_iter().filter(|(_, s)| small(s)) {
         let started = Instant::now();
         let failures: Vec<String> = std::thread::scope(|scope| {
@@ -183,11 +184,10 @@ fn sweep_a_thousand_seeds_per_scenario() {
             started.elapsed().as_secs_f64(),
             failures.len()
         );
-        assert!(
-            failures.is_empty(),
-            "{}:\n{}",
-            path.display(),
-            failures.join("\n")
-        );
+        for failure in &failures {
+            println!("{}: {failure}", path.display());
+        }
+        all_failures += failures.len();
     }
+    assert_eq!(all_failures, 0, "violations in the sweep (listed above)");
 }
