@@ -51,6 +51,31 @@ fn every_scenario_passes_with_a_fixed_seed() {
 }
 
 #[test]
+fn the_coarse_model_runs_the_first_change_of_the_large_scenario() {
+    let mut scenario = scenario("large-scale-day");
+    scenario.duration = Duration::from_secs(75 * 60);
+    let outcome = simulate(&scenario, 1, None, None).unwrap();
+    assert!(outcome.violation.is_none(), "{}", outcome.render());
+    assert_eq!(outcome.simulated_zones, 10);
+    assert!(
+        outcome.stats.primary_installs >= 1_000 * 10,
+        "{}",
+        outcome.render()
+    );
+    assert!(outcome.stats.peer_installs > 0, "{}", outcome.render());
+}
+
+/// `cargo test --release -p understudy-sim --test simulate -- --ignored large`
+#[test]
+#[ignore]
+fn large_scale_day() {
+    let scenario = scenario("large-scale-day");
+    let outcome = simulate(&scenario, 1, None, None).unwrap();
+    println!("{}", outcome.render());
+    assert!(outcome.violation.is_none(), "{}", outcome.render());
+}
+
+#[test]
 fn the_same_seed_gives_the_same_trace() {
     let scenario = scenario("region-partition-during-change");
     let first = simulate(&scenario, 42, None, None).unwrap();
@@ -130,7 +155,8 @@ fn a_transfer_bound_of_zero_is_reported() {
 fn sweep_a_thousand_seeds_per_scenario() {
     let seeds = 1_000_u64;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    for (path, scenario) in scenarios() {
+    let mut all_failures = 0;
+    for (path, scenario) in scenarios().into_iter().filter(|(_, s)| small(s)) {
         let started = Instant::now();
         let failures: Vec<String> = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..threads as u64)
@@ -158,11 +184,10 @@ fn sweep_a_thousand_seeds_per_scenario() {
             started.elapsed().as_secs_f64(),
             failures.len()
         );
-        assert!(
-            failures.is_empty(),
-            "{}:\n{}",
-            path.display(),
-            failures.join("\n")
-        );
+        for failure in &failures {
+            println!("{}: {failure}", path.display());
+        }
+        all_failures += failures.len();
     }
+    assert_eq!(all_failures, 0, "violations in the sweep (listed above)");
 }

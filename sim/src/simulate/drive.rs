@@ -38,10 +38,14 @@ impl World<'_> {
                 self.check_provenance(node, zone, snapshot);
             }
         }
-        self.gossip.start(node, generation, at);
-        let offset = Duration::from_millis(self.rng.below(self.gossip.interval.as_millis() as u64));
-        self.queue
-            .push(at + offset, Event::GossipRound { node, inc });
+        if self.coarse.is_some() {
+            self.coarse_start(node, generation);
+        } else {
+            self.gossip.start(node, generation, at);
+            let offset = self.rng.below(self.gossip.interval.as_millis() as u64);
+            let round = at + Duration::from_millis(offset);
+            self.queue.push(round, Event::GossipRound { node, inc });
+        }
         self.queue
             .push(at + Duration::from_secs(1), Event::HealthTick { node, inc });
         self.queue.push(at, Event::Wake { node, inc });
@@ -53,12 +57,14 @@ impl World<'_> {
         }
         self.nodes[node].crash();
         self.check_node_regions(node);
+        self.coarse_recheck(Some(node));
     }
 
     pub(super) fn freeze_node(&mut self, node: usize) {
         if self.nodes[node].life == Life::Up {
             self.nodes[node].life = Life::Frozen;
             self.check_node_regions(node);
+            self.coarse_recheck(Some(node));
         }
     }
 
@@ -67,7 +73,10 @@ impl World<'_> {
             self.nodes[node].life = Life::Up;
             let inc = self.nodes[node].incarnation;
             self.queue.push(self.now, Event::Wake { node, inc });
-            self.queue.push(self.now, Event::GossipRound { node, inc });
+            match self.coarse.is_some() {
+                true => self.coarse_recheck(Some(node)),
+                false => self.queue.push(self.now, Event::GossipRound { node, inc }),
+            }
             self.queue.push(self.now, Event::HealthTick { node, inc });
         }
     }
@@ -137,7 +146,12 @@ impl World<'_> {
         match event {
             Event::Wake { .. } => {
                 if let Some(m) = self.nodes[node].memory.as_mut() {
-                    m.timer = None;
+                    // Only the armed timer's own wake-up disarms it; a
+                    // wake-up queued for gossip news leaves it armed.
+                    if m.timer.is_some_and(|at| at <= now) {
+                        m.timer = None;
+                    }
+                    m.poke_queued = false;
                     m.replica_input |= m.replica_timer.is_some_and(|at| at <= now);
                 }
             }
@@ -376,7 +390,10 @@ impl World<'_> {
         };
         if changed {
             memory.published[zone as usize] = advert;
-            self.gossip.publish(node, zone, advert);
+            match self.coarse.is_some() {
+                true => self.coarse_publish(node, (zone, advert)),
+                false => self.gossip.publish(node, zone, advert),
+            }
         }
         let region = self.nodes[node].region;
         if !self.answers(node, zone) {
@@ -520,6 +537,7 @@ impl World<'_> {
         };
         let refresh = memory.scheduler.poll_timeout();
         let replica = memory.replicator.poll_timeout(now);
+
         memory.replica_timer = replica;
         let wake = [refresh, replica]
             .into_iter()

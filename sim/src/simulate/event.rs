@@ -130,6 +130,23 @@ pub enum Event {
     Converge { since: Timestamp, serials: Vec<u32> },
     /// Periodic check that every region answers.
     Sweep,
+    /// Coarse gossip: a member's news of this round leaves.
+    Spread { member: usize, inc: u32 },
+    /// Coarse gossip: an observer hears a member's state.
+    Hear {
+        observer: usize,
+        inc: u32,
+        member: usize,
+        generation: u64,
+        version: u64,
+    },
+    /// Coarse gossip: an observer's failure detector gives up on a member.
+    Suspect {
+        observer: usize,
+        inc: u32,
+        member: usize,
+        generation: u64,
+    },
 }
 
 struct Scheduled {
@@ -296,6 +313,27 @@ impl Event {
             }
             Event::Converge { since, .. } => write!(line, "converge {}", since.as_millis()),
             Event::Sweep => write!(line, "sweep"),
+            Event::Spread { member, inc } => write!(line, "spread {member}.{inc}"),
+            Event::Hear {
+                observer,
+                inc,
+                member,
+                generation,
+                version,
+            } => {
+                write!(
+                    line,
+                    "hear {observer}.{inc} {member}/{generation}@{version}"
+                )
+            }
+            Event::Suspect {
+                observer,
+                inc,
+                member,
+                generation,
+            } => {
+                write!(line, "suspect {observer}.{inc} {member}/{generation}")
+            }
         };
     }
 }

@@ -39,7 +39,7 @@ const PRIOR_WEIGHT: f64 = 5.0;
 const WINDOW: f64 = 1_000.0;
 
 /// One change of a node's state: a zone's advert set or withdrawn.
-type KeyChange = (u32, Option<Advert>);
+pub type KeyChange = (u32, Option<Advert>);
 
 /// What an observer learnt about a member; the driver passes it on to the
 /// observer's replicator.
@@ -262,6 +262,11 @@ impl Gossip {
             }
             self.known[into][member] = updated;
         }
+    }
+
+    /// The version of `member`'s state `observer` holds.
+    pub fn version_known(&self, observer: usize, member: usize) -> u64 {
+        self.known[observer][member].version
     }
 
     /// Whether `observer` holds `member` alive.

@@ -13,7 +13,9 @@
 //! first violation ends the run with its seed and event number.
 
 pub mod bounds;
+pub mod calibrate;
 pub mod check;
+pub mod coarse;
 mod drive;
 mod event;
 pub mod gossip;
@@ -83,6 +85,8 @@ pub struct Outcome {
     pub nodes: usize,
     /// Zones.
     pub zones: usize,
+    /// Zone groups simulated (fewer than `zones` above 100 nodes).
+    pub simulated_zones: usize,
 }
 
 /// Runs one scenario with one seed.
@@ -99,6 +103,7 @@ pub fn simulate(
         Some(at) => Duration::from_millis(at),
         None => scenario.duration,
     };
+    let zones = world.zone_count();
     let (trace, check, primary, stats, converge_bound) = world.finish();
     let worst = primary
         .transfers
@@ -121,6 +126,7 @@ pub fn simulate(
         converge_bound,
         nodes: scenario.node_count(),
         zones: scenario.zones.count as usize,
+        simulated_zones: zones,
     })
 }
 

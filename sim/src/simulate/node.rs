@@ -69,6 +69,8 @@ pub struct Memory {
     /// Whether the replicator had an input since it was last drained: its
     /// `poll_action` scans every zone, so it is drained only then.
     pub replica_input: bool,
+    /// Whether a wake-up at the current instant is already queued.
+    pub poke_queued: bool,
 }
 
 /// One node.
@@ -175,6 +177,7 @@ impl SimNode {
             timer: None,
             replica_timer: None,
             replica_input: true,
+            poke_queued: false,
         });
     }
 

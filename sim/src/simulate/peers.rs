@@ -69,7 +69,7 @@ impl World<'_> {
 
     /// Hands what gossip taught `node` to its replicator (calling order
     /// step 2), then drains it.
-    fn learn(&mut self, node: usize, learned: Vec<(usize, Learned)>) {
+    pub(super) fn learn(&mut self, node: usize, learned: Vec<(usize, Learned)>) {
         if learned.is_empty() {
             return;
         }
@@ -81,7 +81,10 @@ impl World<'_> {
                 .name
                 .clone();
             let rtt = self.net.rtt(Endpoint::Node(node), Endpoint::Node(member));
-            let alive = self.gossip.holds_alive(node, member);
+            let alive = match self.coarse.is_some() {
+                true => self.coarse_alive(node, member),
+                false => self.gossip.holds_alive(node, member),
+            };
             let names = &self.names;
             let Some(memory) = self.nodes[node].memory.as_mut() else {
                 return;
@@ -127,7 +130,14 @@ impl World<'_> {
         if self.mutant == Some(Mutant::AcceptAnyPeerVersion) {
             self.accept_any(node, offers);
         }
-        self.poke(node);
+        // Everything heard at this instant is drained once: the
+        // replicator's poll scans every zone.
+        let inc = self.nodes[node].incarnation;
+        if let Some(memory) = self.nodes[node].memory.as_mut()
+            && !std::mem::replace(&mut memory.poke_queued, true)
+        {
+            self.queue.push(self.now, Event::Wake { node, inc });
+        }
     }
 
     /// The broken rule of [`Mutant::AcceptAnyPeerVersion`]: each advertised
@@ -366,7 +376,6 @@ impl World<'_> {
     /// One health evaluation (calling order step 2 of `proto::health`).
     pub(super) fn evaluate_health(&mut self, node: usize, inc: u32) {
         let now = self.now;
-        let names = &self.names;
         let Some(memory) = self.nodes[node].memory.as_mut() else {
             return;
         };
@@ -381,7 +390,6 @@ impl World<'_> {
             })
             .collect();
         memory.health.evaluate(now, false, zones);
-        let _ = names;
         let period = super::bounds::health_period(self.scenario);
         self.queue
             .push(now + period, Event::HealthTick { node, inc });

@@ -34,8 +34,7 @@ pub struct Primary {
 
 impl Primary {
     /// A primary serving every zone of the scenario at [`FIRST_SERIAL`].
-    pub fn new(scenario: &Scenario, rng: &mut Rng) -> Primary {
-        let zones = scenario.zones.count as usize;
+    pub fn new(scenario: &Scenario, zones: usize, rng: &mut Rng) -> Primary {
         let secs = |d: std::time::Duration| u32::try_from(d.as_secs()).unwrap_or(u32::MAX);
         let mut primary = Primary {
             up: true,

@@ -12,6 +12,7 @@ use crate::scenario::{Scenario, Step, StepAction};
 
 use super::bounds;
 use super::check::{Checker, Rule};
+use super::coarse::{COARSE_ABOVE, Coarse};
 use super::event::{Event, Queue};
 use super::gossip::Gossip;
 use super::network::{Endpoint, Group, Network};
@@ -60,6 +61,7 @@ pub struct World<'a> {
     pub(super) zone_of: HashMap<Name, u32>,
     pub(super) node_of: HashMap<NodeId, usize>,
     pub(super) gossip: Gossip,
+    pub(super) coarse: Option<Coarse>,
     pub(super) check: Checker,
     pub(super) trace: Trace,
     pub(super) mutant: Option<Mutant>,
@@ -85,8 +87,13 @@ impl<'a> World<'a> {
         mutant: Option<Mutant>,
     ) -> World<'a> {
         let mut rng = Rng::new(seed);
-        let primary = Primary::new(scenario, &mut rng.fork());
-        let names: Vec<Name> = (0..scenario.zones.count)
+        let coarse = scenario.node_count() > COARSE_ABOVE;
+        let zones = match coarse {
+            true => scenario.zones.count.min(ZONE_GROUPS),
+            false => scenario.zones.count,
+        };
+        let primary = Primary::new(scenario, zones as usize, &mut rng.fork());
+        let names: Vec<Name> = (0..zones)
             .map(|z| {
                 Name::from_ascii(&format!("z{z:05}.example.")).unwrap_or_else(|_| Name::root())
             })
@@ -114,14 +121,10 @@ impl<'a> World<'a> {
             .map(|(i, n)| (n.id.clone(), i))
             .collect();
         let g = &scenario.gossip;
-        let gossip = Gossip::new(
-            nodes.len(),
-            seeds,
-            g.interval,
-            g.fanout,
-            g.phi,
-            g.dead_grace,
-        );
+        let exchanging = if coarse { 0 } else { nodes.len() };
+        let gossip = Gossip::new(exchanging, seeds, g.interval, g.fanout, g.phi, g.dead_grace);
+        let regions: Vec<usize> = nodes.iter().map(|n| n.region).collect();
+        let coarse = coarse.then(|| Coarse::new(&regions));
         let net = Network::new(scenario);
         let converge_bound = bounds::converge(scenario, &net);
         let transfer_bound = bounds::transfers(scenario);
@@ -139,6 +142,7 @@ impl<'a> World<'a> {
             zone_of,
             node_of,
             gossip,
+            coarse,
             trace,
             mutant,
             stats: Stats::default(),
@@ -197,6 +201,32 @@ impl<'a> World<'a> {
             Event::Converge { since, serials } => self.check_converged(since, &serials),
             Event::GossipRound { node, inc } => self.gossip_round(node, inc),
             Event::Syn { from, from_inc, to } => self.gossip_syn(from, from_inc, to),
+            Event::Spread { member, inc } => {
+                if self.alive_incarnation(member, inc) {
+                    self.coarse_spread(member);
+                }
+            }
+            Event::Hear {
+                observer,
+                inc,
+                member,
+                generation,
+                version,
+            } => {
+                if self.alive_incarnation(observer, inc) {
+                    self.coarse_hear(observer, member, generation, version);
+                }
+            }
+            Event::Suspect {
+                observer,
+                inc,
+                member,
+                generation,
+            } => {
+                if self.alive_incarnation(observer, inc) {
+                    self.coarse_suspect(observer, member, generation);
+                }
+            }
             other => self.node_event(other),
         }
     }
@@ -252,6 +282,9 @@ impl<'a> World<'a> {
             StepAction::Loss { rate } => self.net.set_loss(rate),
         }
         self.primary.up = !self.faults.primary_down;
+        if action_touches_network(&self.timeline[index].action) {
+            self.coarse_recheck(None);
+        }
         self.schedule_convergence();
     }
 
@@ -264,6 +297,7 @@ impl<'a> World<'a> {
         };
         let a = Group::of(self.scenario, &[&between.0]);
         let b = Group::of(self.scenario, &[&between.1]);
+        self.coarse_recheck(None);
         if down {
             self.net.cut(a, b);
             self.queue.push(
@@ -320,9 +354,11 @@ impl<'a> World<'a> {
     }
 
     fn change(&mut self, zones: Option<u32>) {
-        let count = zones
-            .unwrap_or(self.scenario.zones.count)
-            .min(self.scenario.zones.count);
+        let all = self.scenario.zones.count;
+        let changed = zones.unwrap_or(all).min(all);
+        // Above 100 nodes each simulated zone stands for a group of zones.
+        let groups = self.names.len() as u32;
+        let count = (u64::from(changed) * u64::from(groups)).div_ceil(u64::from(all)) as u32;
         let mut rng = self.rng.fork();
         for zone in 0..count as usize {
             self.primary.change(zone, &mut rng);
@@ -353,7 +389,7 @@ impl<'a> World<'a> {
         if self.faulty() {
             return;
         }
-        for (n, node) in self.nodes.iter().enumerate() {
+        for node in &self.nodes {
             let Some(memory) = node.memory.as_ref() else {
                 continue;
             };
@@ -370,7 +406,6 @@ impl<'a> World<'a> {
                         self.converge_bound.as_secs()
                     );
                     self.check.fail(Rule::NotConverged, detail);
-                    let _ = n;
                     return;
                 }
             }
@@ -411,7 +446,7 @@ impl<'a> World<'a> {
         }
     }
 
-    /// The gossip layer's view, for the report.
+    /// The run's counters.
     pub fn stats(&self) -> Stats {
         self.stats
     }
@@ -446,5 +481,26 @@ impl World<'_> {
     /// The simulated time of the first violation, in ms.
     pub fn check_violation_time(&self) -> Option<u64> {
         self.check.violation.as_ref().map(|v| v.at.as_millis())
+    }
+}
+
+/// Zone groups simulated above [`COARSE_ABOVE`] nodes: the zones of a
+/// scenario share timers and changes, so a group of them behaves as one.
+pub const ZONE_GROUPS: u32 = 10;
+
+fn action_touches_network(action: &StepAction) -> bool {
+    matches!(
+        action,
+        StepAction::Partition { .. }
+            | StepAction::Heal
+            | StepAction::LinkDown { .. }
+            | StepAction::LinkUp { .. }
+    )
+}
+
+impl World<'_> {
+    /// How many zones (or zone groups) are simulated.
+    pub fn zone_count(&self) -> usize {
+        self.names.len()
     }
 }
