@@ -102,7 +102,10 @@ impl AddressPlan {
     /// DNS, gossip and QUIC ports for a node at `ip`.
     pub fn node_ports(&self, ip: Ipv4Addr) -> std::io::Result<[u16; 3]> {
         match self.mode {
-            NetworkMode::Loopback => Ok([free_port(ip)?, free_port(ip)?, free_port(ip)?]),
+            NetworkMode::Loopback => {
+                let [dns, gossip, quic] = [held_port(ip)?, held_port(ip)?, held_port(ip)?];
+                Ok([dns.0, gossip.0, quic.0])
+            }
             NetworkMode::Namespaces => Ok(NAMESPACE_PORTS),
         }
     }
@@ -110,12 +113,19 @@ impl AddressPlan {
 
 /// A port free for both UDP and TCP on `ip`.
 pub fn free_port(ip: Ipv4Addr) -> std::io::Result<u16> {
+    held_port(ip).map(|(port, _)| port)
+}
+
+/// A port free for both UDP and TCP on `ip`, with the sockets that hold
+/// it: while they live, the kernel cannot hand the same port out again
+/// (several ports picked for one node must differ).
+fn held_port(ip: Ipv4Addr) -> std::io::Result<(u16, (TcpListener, UdpSocket))> {
     let mut last = None;
     for _ in 0..50 {
         let tcp = TcpListener::bind(SocketAddr::from((ip, 0)))?;
         let port = tcp.local_addr()?.port();
         match UdpSocket::bind(SocketAddr::from((ip, port))) {
-            Ok(_) => return Ok(port),
+            Ok(udp) => return Ok((port, (tcp, udp))),
             Err(error) => last = Some(error),
         }
     }
