@@ -57,9 +57,14 @@ fn a_primary_reachable_from_one_node_feeds_the_others_through_it() {
     // The primary notifies node 0, so the nodes are planned before it runs.
     let knot_port = understudy_e2e::free_port();
     let knot_addr = SocketAddr::from(([127, 0, 0, 1], knot_port));
-    let planned = plan("reach", &["one", "one", "one"], &credentials, |index| {
-        if index == 0 { knot_addr } else { closed }
-    });
+    let planned = plan(
+        "reach",
+        &["eu", "eu", "us", "us", "ap", "ap"],
+        &credentials,
+        |index| {
+            if index == 0 { knot_addr } else { closed }
+        },
+    );
     let spec = ServerSpec::new()
         .primary_zone(EXAMPLE, &example(1, 50))
         .ixfr()
@@ -72,11 +77,11 @@ fn a_primary_reachable_from_one_node_feeds_the_others_through_it() {
         .collect();
     let all: Vec<&Understudy> = nodes.iter().collect();
     let took = cluster::wait_all(&all, EXAMPLE, 1, FIRST_TRANSFER);
-    eprintln!("serial 1 on all three nodes after {took:?}");
+    eprintln!("serial 1 on all six nodes after {took:?}");
 
     primary.update_zone(EXAMPLE, &example_changed(2, 50, 3));
     let took = cluster::wait_all(&all, EXAMPLE, 2, SPREAD);
-    eprintln!("serial 2 on all three nodes {took:?} after the NOTIFY");
+    eprintln!("serial 2 on all six nodes {took:?} after the NOTIFY");
 
     let first = source(&nodes[0], EXAMPLE).unwrap_or_default();
     assert!(first.starts_with("primary "), "node 0's source: {first}");
