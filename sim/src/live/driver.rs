@@ -12,7 +12,8 @@ use understudy_proto::Name;
 use understudy_proto::tsig::Key;
 
 use super::fleet::{
-    AddressPlan, Fleet, FleetPlan, NetworkMode, NodeSpec, ZoneSettings, binary, free_port,
+    AddressPlan, Fleet, FleetError, FleetPlan, NetworkMode, NodeSpec, ZoneSettings, binary,
+    free_port,
 };
 use super::namespaces::Namespaces;
 use super::observe::{MarkKind, NodeInfo, Observations, Recorder};
@@ -214,52 +215,46 @@ impl Drill {
 
     /// SIGKILL to `nodes`.
     pub fn kill(&mut self, nodes: &[usize]) -> anyhow::Result<()> {
-        for &n in nodes {
-            self.fleet.kill(&self.specs[n].id)?;
-        }
-        self.recorder.mark(
-            MarkKind::Fault,
-            format!("kill -9 {}", self.names(nodes)),
-            nodes.to_vec(),
-        );
-        Ok(())
+        self.each(nodes, MarkKind::Fault, "kill -9", |fleet, id| {
+            fleet.kill(id)
+        })
     }
 
     /// Starts `nodes` again on their data directories.
     pub fn restart(&mut self, nodes: &[usize]) -> anyhow::Result<()> {
-        for &n in nodes {
-            self.fleet.kill(&self.specs[n].id)?;
-            self.fleet.start(&self.specs[n].id)?;
-        }
-        self.recorder.mark(
-            MarkKind::Heal,
-            format!("restart {}", self.names(nodes)),
-            nodes.to_vec(),
-        );
-        Ok(())
+        self.each(nodes, MarkKind::Heal, "restart", |fleet, id| {
+            fleet.kill(id)?;
+            fleet.start(id)
+        })
     }
 
     /// SIGSTOP to `nodes`.
     pub fn freeze(&mut self, nodes: &[usize]) -> anyhow::Result<()> {
-        for &n in nodes {
-            self.fleet.freeze(&self.specs[n].id)?;
-        }
-        self.recorder.mark(
-            MarkKind::Fault,
-            format!("freeze {}", self.names(nodes)),
-            nodes.to_vec(),
-        );
-        Ok(())
+        self.each(nodes, MarkKind::Fault, "freeze", |fleet, id| {
+            fleet.freeze(id)
+        })
     }
 
     /// SIGCONT to `nodes`.
     pub fn thaw(&mut self, nodes: &[usize]) -> anyhow::Result<()> {
+        self.each(nodes, MarkKind::Heal, "thaw", |fleet, id| fleet.thaw(id))
+    }
+
+    /// Applies `act` to each of `nodes`, then marks the timeline with
+    /// `verb` and their names.
+    fn each(
+        &mut self,
+        nodes: &[usize],
+        kind: MarkKind,
+        verb: &str,
+        act: impl Fn(&mut Fleet, &str) -> Result<(), FleetError>,
+    ) -> anyhow::Result<()> {
         for &n in nodes {
-            self.fleet.thaw(&self.specs[n].id)?;
+            act(&mut self.fleet, &self.specs[n].id)?;
         }
         self.recorder.mark(
-            MarkKind::Heal,
-            format!("thaw {}", self.names(nodes)),
+            kind,
+            format!("{verb} {}", self.names(nodes)),
             nodes.to_vec(),
         );
         Ok(())
