@@ -50,6 +50,32 @@ fn plan(
         .collect()
 }
 
+/// A Knot primary with `records` names in the example zone, reachable by
+/// and notifying every node, and the nodes of `regions`, started.
+fn notified_cluster(
+    prefix: &str,
+    regions: &[&str],
+    credentials: &Credentials,
+    records: usize,
+) -> (Server, Vec<Understudy>) {
+    let knot_port = understudy_e2e::free_port();
+    let knot_addr = SocketAddr::from(([127, 0, 0, 1], knot_port));
+    let planned = plan(prefix, regions, credentials, |_| knot_addr);
+    let mut spec = ServerSpec::new()
+        .primary_zone(EXAMPLE, &example(1, records))
+        .ixfr()
+        .port(knot_port);
+    for node in &planned {
+        spec = spec.notify(node_addr(&node.config));
+    }
+    let primary = Server::start(Kind::Knot, spec);
+    let nodes = planned
+        .into_iter()
+        .map(|planned| Understudy::start(planned.config))
+        .collect();
+    (primary, nodes)
+}
+
 #[test]
 fn a_primary_reachable_from_one_node_feeds_the_others_through_it() {
     let credentials = Credentials::new();
@@ -179,22 +205,8 @@ fn a_node_started_with_the_primary_unreachable_gets_the_zone_from_a_peer() {
 #[test]
 fn a_notify_to_six_nodes_in_three_regions_costs_the_primary_about_three_transfers() {
     let credentials = Credentials::new();
-    let knot_port = understudy_e2e::free_port();
-    let knot_addr = SocketAddr::from(([127, 0, 0, 1], knot_port));
     let regions = ["eu", "eu", "us", "us", "ap", "ap"];
-    let planned = plan("fan", &regions, &credentials, |_| knot_addr);
-    let mut spec = ServerSpec::new()
-        .primary_zone(EXAMPLE, &example(1, 50))
-        .ixfr()
-        .port(knot_port);
-    for node in &planned {
-        spec = spec.notify(node_addr(&node.config));
-    }
-    let mut primary = Server::start(Kind::Knot, spec);
-    let nodes: Vec<Understudy> = planned
-        .into_iter()
-        .map(|planned| Understudy::start(planned.config))
-        .collect();
+    let (mut primary, nodes) = notified_cluster("fan", &regions, &credentials, 50);
     let all: Vec<&Understudy> = nodes.iter().collect();
     cluster::wait_all(&all, EXAMPLE, 1, FIRST_TRANSFER);
     // Every node must know its region's members before the NOTIFY, or it
@@ -295,24 +307,10 @@ fn a_node_cut_off_from_the_primary_stays_fresh_on_a_peers_confirmations() {
 /// transfers the primary served per change.
 fn measure_spread(nodes: usize) {
     let credentials = Credentials::new();
-    let knot_port = understudy_e2e::free_port();
-    let knot_addr = SocketAddr::from(([127, 0, 0, 1], knot_port));
     let regions: Vec<&str> = (0..nodes)
         .map(|index| ["eu", "us", "ap"][index % 3])
         .collect();
-    let planned = plan("spread", &regions, &credentials, |_| knot_addr);
-    let mut spec = ServerSpec::new()
-        .primary_zone(EXAMPLE, &example(1, 200))
-        .ixfr()
-        .port(knot_port);
-    for node in &planned {
-        spec = spec.notify(node_addr(&node.config));
-    }
-    let mut primary = Server::start(Kind::Knot, spec);
-    let nodes: Vec<Understudy> = planned
-        .into_iter()
-        .map(|planned| Understudy::start(planned.config))
-        .collect();
+    let (mut primary, nodes) = notified_cluster("spread", &regions, &credentials, 200);
     let all: Vec<&Understudy> = nodes.iter().collect();
     cluster::wait_all(&all, EXAMPLE, 1, FIRST_TRANSFER);
     std::thread::sleep(Duration::from_secs(5));
