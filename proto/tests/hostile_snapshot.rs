@@ -67,15 +67,7 @@ proptest! {
         zone in 0usize..3,
         flips in proptest::collection::vec((any::<usize>(), 0u8..8), 1..4),
     ) {
-        let mut bytes = snapshot_bytes(zone);
-        for (at, bit) in flips {
-            let at = at % bytes.len();
-            bytes[at] ^= 1 << bit;
-        }
-        reseal(&mut bytes);
-        let mut input = vec![0u8];
-        input.extend_from_slice(&bytes);
-        check_snapshot(&input);
+        check_snapshot(&resealed_damage(zone, &flips));
     }
 
     /// Random bytes behind a valid header and digest.
@@ -105,16 +97,22 @@ proptest! {
         zone in 0usize..3,
         flips in proptest::collection::vec((any::<usize>(), 0u8..8), 1..4),
     ) {
-        let mut bytes = snapshot_bytes(zone);
-        for (at, bit) in flips {
-            let at = at % bytes.len();
-            bytes[at] ^= 1 << bit;
-        }
-        reseal(&mut bytes);
-        let mut input = vec![0u8];
-        input.extend_from_slice(&bytes);
-        check_snapshot_strict(&input);
+        check_snapshot_strict(&resealed_damage(zone, &flips));
     }
+}
+
+/// Fixture snapshot `zone` with `flips` (offset, bit) applied and its
+/// digest recomputed, as the snapshot check's input in the plain mode.
+fn resealed_damage(zone: usize, flips: &[(usize, u8)]) -> Vec<u8> {
+    let mut bytes = snapshot_bytes(zone);
+    for &(at, bit) in flips {
+        let at = at % bytes.len();
+        bytes[at] ^= 1 << bit;
+    }
+    reseal(&mut bytes);
+    let mut input = vec![0u8];
+    input.extend_from_slice(&bytes);
+    input
 }
 
 #[test]
